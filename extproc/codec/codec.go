@@ -1,0 +1,59 @@
+// Package codec knows the LLM API payloads: it finds every text to scan in a
+// request or response body (with role, provenance and byte location), writes
+// a body back with chosen spans replaced while leaving every other byte as it
+// was, undoes content-encoding within a size bound, and shapes error bodies
+// the way each provider does so SDK clients show a clear message.
+//
+// It imports pipeline for the Segment/Meta/Redaction value types only; it
+// must not import Envoy or gRPC packages.
+package codec
+
+import (
+	"errors"
+
+	"github.com/llm-firewall/llm-firewall/pipeline"
+)
+
+// API names a payload format.
+type API string
+
+const (
+	OpenAIChat        API = "openai.chat"        // POST /v1/chat/completions
+	OpenAIResponses   API = "openai.responses"   // POST /v1/responses
+	OpenAICompletions API = "openai.completions" // POST /v1/completions (legacy)
+	OpenAIEmbeddings  API = "openai.embeddings"  // POST /v1/embeddings
+	AnthropicMessages API = "anthropic.messages" // POST /v1/messages
+	GenericJSON       API = "json"               // any other JSON body: every string is scanned
+	PlainText         API = "text"               // anything else: the body is one text
+)
+
+// Errors a decoder returns; callers map them to HTTP statuses (400, 413, 415).
+var (
+	ErrMalformed           = errors.New("malformed body")
+	ErrTooLarge            = errors.New("body too large")
+	ErrUnsupportedEncoding = errors.New("unsupported content-encoding")
+)
+
+// Limits bound what a decoder accepts.
+type Limits struct {
+	MaxBytes int // decoded body size; 0 means no limit
+	MaxDepth int // JSON nesting depth; 0 means DefaultMaxDepth
+}
+
+// DefaultMaxDepth bounds JSON nesting when Limits.MaxDepth is 0.
+const DefaultMaxDepth = 64
+
+// Document is a decoded body: its segments and where each came from.
+type Document struct {
+	api      API
+	body     []byte
+	segments []pipeline.Segment
+	meta     pipeline.Meta
+	// locs[i] is where segments[i] lives in body.
+	locs []location
+}
+
+func (d *Document) API() API                     { return d.api }
+func (d *Document) Body() []byte                 { return d.body }
+func (d *Document) Segments() []pipeline.Segment { return d.segments }
+func (d *Document) Meta() pipeline.Meta          { return d.meta }

@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Detector is one detector family, configured for one policy. Detect must be
+// safe for concurrent use, must not keep references to in after it returns,
+// and should check ctx in long loops. A returned error fails the transaction
+// closed.
+type Detector interface {
+	Family() string
+	Detect(ctx context.Context, in *Input) ([]Finding, error)
+}
+
+// BodySizeChecker is implemented by detectors that bound the raw body size;
+// the transport calls it before decoding, so an oversize body is refused
+// without being parsed.
+type BodySizeChecker interface {
+	CheckBodySize(dir Direction, n int) []Finding
+}
+
+// Factory builds a detector from its policy section. node is nil when the
+// policy gives no options; factories must reject unknown keys.
+type Factory func(node *yaml.Node) (Detector, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Factory{}
+)
+
+// Register makes a detector family available to policies. It is called from
+// the init of each detectors/<family> package and panics on duplicates.
+func Register(family string, f Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[family]; dup {
+		panic(fmt.Sprintf("pipeline: detector family %q registered twice", family))
+	}
+	registry[family] = f
+}
+
+func factory(family string) (Factory, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	f, ok := registry[family]
+	return f, ok
+}
+
+// Families lists the registered detector families, sorted.
+func Families() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for k := range registry {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

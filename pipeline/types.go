@@ -1,0 +1,193 @@
+package pipeline
+
+import "strings"
+
+// Direction says which half of the HTTP transaction a text travels in.
+type Direction uint8
+
+const (
+	Request Direction = iota + 1
+	Response
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Request:
+		return "request"
+	case Response:
+		return "response"
+	}
+	return "unknown"
+}
+
+// Role is the speaker of a segment as the LLM API names it.
+type Role string
+
+const (
+	RoleSystem    Role = "system" // system and developer instructions
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleTool      Role = "tool"    // tool results and tool-call arguments
+	RoleUnknown   Role = "unknown" // text in a field the codec does not model
+)
+
+// Provenance says where a segment's text came from, which decides how much
+// it is trusted (a tool result is data, never instructions).
+type Provenance string
+
+const (
+	FromUser     Provenance = "user_input"   // typed by the end user or the calling app
+	FromSystem   Provenance = "system"       // the application's own instructions
+	FromTool     Provenance = "tool_result"  // output of a tool / function call
+	FromDocument Provenance = "document"     // retrieved or embedded documents
+	FromModel    Provenance = "model_output" // produced by the LLM (responses, earlier assistant turns)
+)
+
+// Segment is one piece of text a codec found in a body. Field is a JSON-path
+// like locator ("messages[2].content[0].text") for audit records; the codec
+// keeps the byte location needed to write a redaction back.
+type Segment struct {
+	Text       string
+	Role       Role
+	Provenance Provenance
+	Field      string
+}
+
+// Meta is what a codec learned about the request besides its texts.
+type Meta struct {
+	API             string // codec name, e.g. "openai.chat"
+	Model           string
+	Stream          bool
+	Messages        int // number of messages / turns / inputs
+	RequestedTokens int // max_tokens / max_output_tokens / max_completion_tokens asked for; 0 when absent
+	BodyBytes       int // decoded body size
+}
+
+// Input is everything one evaluation looks at.
+type Input struct {
+	Direction Direction
+	Meta      Meta
+	Segments  []Segment
+}
+
+// EstimatedTokens is a cheap, tokenizer-free upper-bound-ish estimate used by
+// limits: about four bytes of English per token, never fewer than one token
+// per whitespace-separated word.
+func (in *Input) EstimatedTokens() int {
+	total := 0
+	for _, s := range in.Segments {
+		byBytes := (len(s.Text) + 3) / 4
+		words := len(strings.Fields(s.Text))
+		total += max(byBytes, words)
+	}
+	return total
+}
+
+// Span is a half-open byte range [Start, End) into Segments[Segment].Text.
+type Span struct {
+	Segment    int
+	Start, End int
+}
+
+// Finding is one thing a detector noticed. Detectors never decide the
+// action: the policy maps findings to actions.
+type Finding struct {
+	Rule   string  // stable, documented rule ID, e.g. "limits.body_bytes"
+	Family string  // detector family, e.g. "limits"
+	Score  float64 // confidence in [0, 1]
+	Spans  []Span  // where in the segments; empty for whole-input findings
+	Entity string  // entity type where there is one (EMAIL, AWS_KEY, ...)
+	// Status is the HTTP status the detector suggests when this finding
+	// blocks (413 for an oversize body); 0 means the policy's block status.
+	Status int
+}
+
+// Action is what happens to the transaction. Ordered: a higher action wins.
+type Action uint8
+
+const (
+	Allow Action = iota
+	Redact
+	Block
+)
+
+func (a Action) String() string {
+	switch a {
+	case Allow:
+		return "allow"
+	case Redact:
+		return "redact"
+	case Block:
+		return "block"
+	}
+	return "unknown"
+}
+
+// ParseAction reads a policy action name.
+func ParseAction(s string) (Action, bool) {
+	switch s {
+	case "allow", "log":
+		return Allow, true
+	case "redact":
+		return Redact, true
+	case "block":
+		return Block, true
+	}
+	return Allow, false
+}
+
+// Redaction replaces Span with With when the body is written back.
+type Redaction struct {
+	Span Span
+	With string
+}
+
+// Cause names why a verdict was forced rather than decided by detectors.
+type Cause string
+
+const (
+	CauseNone      Cause = ""
+	CauseBudget    Cause = "budget_exceeded"
+	CausePanic     Cause = "detector_panic"
+	CauseError     Cause = "detector_error"
+	CauseMalformed Cause = "malformed_body"
+	CauseEncoding  Cause = "unsupported_encoding"
+	CauseTooLarge  Cause = "body_too_large"
+	CauseOverload  Cause = "overload"
+	CauseUnscanned Cause = "unscanned_body"
+	CauseCanceled  Cause = "canceled"
+)
+
+// Verdict is the one answer for one evaluated message. It is what the audit
+// log records (never the raw text).
+type Verdict struct {
+	Action     Action
+	Status     int    // HTTP status when Action is Block
+	Reason     string // safe to show the client; never contains input text
+	Cause      Cause  // set when the verdict was forced (fail-closed paths)
+	Findings   []Finding
+	Redactions []Redaction
+
+	// WouldBe is the action an enforcing policy would have taken; it differs
+	// from Action only in shadow mode.
+	WouldBe Action
+	Shadow  bool
+
+	Policy        string
+	PolicyVersion string
+	DecisionID    string
+	Cached        bool
+}
+
+// Rules returns the distinct rule IDs of the findings, in order.
+func (v *Verdict) Rules() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range v.Findings {
+		if !seen[f.Rule] {
+			seen[f.Rule] = true
+			out = append(out, f.Rule)
+		}
+	}
+	return out
+}

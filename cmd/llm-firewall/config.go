@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// envPrefix is put before every variable name below.
+const envPrefix = "LLMFW_"
+
+// Config is the server configuration, read from the environment only.
+// The help tag is what `llm-firewall serve --help` prints.
+type Config struct {
+	GRPCAddr         string        `env:"GRPC_ADDR" envDefault:":50051" help:"ext_proc and grpc.health.v1 listen address"`
+	AdminAddr        string        `env:"ADMIN_ADDR" envDefault:":9090" help:"admin HTTP address: /metrics, /healthz, /readyz"`
+	Budget           time.Duration `env:"BUDGET" envDefault:"150ms" help:"detection budget per ext_proc message; keep it below Envoy's message_timeout"`
+	PolicyFile       string        `env:"POLICY_FILE" help:"policy YAML file; empty means the embedded default policy"`
+	CacheMaxMB       int           `env:"CACHE_MAX_MB" envDefault:"64" help:"decision cache hard size cap in MiB; 0 disables the cache"`
+	CacheTTL         time.Duration `env:"CACHE_TTL" envDefault:"5m" help:"decision cache entry lifetime"`
+	MaxRecvBytes     int           `env:"MAX_RECV_BYTES" envDefault:"16777216" help:"largest gRPC message accepted from Envoy (grpc-go's default is 4 MiB)"`
+	MaxBodyBytes     int           `env:"MAX_BODY_BYTES" envDefault:"8388608" help:"hard bound on a body held in memory, also after content decoding; policies set lower limits"`
+	MaxStreams       int           `env:"MAX_STREAMS" envDefault:"4096" help:"concurrent transactions; beyond it requests fail closed with 503; 0 means unbounded"`
+	MaxConnectionAge time.Duration `env:"MAX_CONNECTION_AGE" envDefault:"5m" help:"gRPC connections are closed gracefully after this age so Envoy re-balances across replicas"`
+	ShutdownGrace    time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s" help:"on SIGTERM, how long in-flight streams may finish before they are cut"`
+	LogLevel         string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error (debug also logs allowed decisions; never prompt text)"`
+	LogFormat        string        `env:"LOG_FORMAT" envDefault:"json" help:"json or text"`
+}
+
+// loadConfig reads the environment and checks the values.
+func loadConfig(environ map[string]string) (Config, error) {
+	var c Config
+	opts := env.Options{Prefix: envPrefix}
+	if environ != nil {
+		opts.Environment = environ
+	}
+	if err := env.ParseWithOptions(&c, opts); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	var problems []string
+	if c.Budget <= 0 {
+		problems = append(problems, envPrefix+"BUDGET must be positive")
+	}
+	if c.MaxBodyBytes <= 0 {
+		problems = append(problems, envPrefix+"MAX_BODY_BYTES must be positive")
+	}
+	// A body plus the protobuf framing around it must fit one gRPC message.
+	if c.MaxRecvBytes < c.MaxBodyBytes+64<<10 {
+		problems = append(problems, fmt.Sprintf("%sMAX_RECV_BYTES (%d) must exceed %sMAX_BODY_BYTES (%d) by at least 64 KiB",
+			envPrefix, c.MaxRecvBytes, envPrefix, c.MaxBodyBytes))
+	}
+	if c.CacheMaxMB < 0 || c.MaxStreams < 0 {
+		problems = append(problems, envPrefix+"CACHE_MAX_MB and "+envPrefix+"MAX_STREAMS must not be negative")
+	}
+	if c.CacheMaxMB > 0 && c.CacheTTL <= 0 {
+		problems = append(problems, envPrefix+"CACHE_TTL must be positive when the cache is on")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		problems = append(problems, envPrefix+"LOG_FORMAT must be json or text")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("%sLOG_LEVEL %q: want debug, info, warn or error", envPrefix, s)
+	}
+	return l, nil
+}
+
+func newLogger(c Config, w io.Writer) *slog.Logger {
+	lvl, _ := parseLevel(c.LogLevel)
+	hopts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, hopts))
+	}
+	return slog.New(slog.NewJSONHandler(w, hopts))
+}
+
+// printEnvHelp lists every variable with its default, from the struct tags,
+// so the help cannot drift from the code.
+func printEnvHelp(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
+	t := reflect.TypeOf(Config{})
+	for i := range t.NumField() {
+		f := t.Field(i)
+		def := f.Tag.Get("envDefault")
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\n", envPrefix, f.Tag.Get("env"), def, f.Tag.Get("help"))
+	}
+	tw.Flush()
+}
+
+func environMap() map[string]string {
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/llm-firewall/llm-firewall/cache"
+	"github.com/llm-firewall/llm-firewall/extproc"
+	"github.com/llm-firewall/llm-firewall/pipeline"
+)
+
+// listening reports the bound addresses (tests serve on :0).
+type listening struct{ GRPC, Admin string }
+
+// serve runs until ctx is done, then drains: readiness and gRPC health go
+// NOT_SERVING first, in-flight streams get cfg.ShutdownGrace to finish.
+func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listening) error {
+	log := newLogger(cfg, logw)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	policies, source, err := loadPolicies(cfg)
+	if err != nil {
+		return err
+	}
+
+	engineOpts := []pipeline.EngineOption{pipeline.WithMetrics(pipeline.NewMetrics(reg)), pipeline.WithLogger(log)}
+	if cfg.CacheMaxMB > 0 {
+		store, err := cache.New(cache.Config{MaxMB: cfg.CacheMaxMB, TTL: cfg.CacheTTL}, reg)
+		if err != nil {
+			return fmt.Errorf("decision cache: %w", err)
+		}
+		defer store.Close()
+		engineOpts = append(engineOpts, pipeline.WithCache(store))
+	}
+	engine := pipeline.NewEngine(engineOpts...)
+	srv := extproc.NewServer(extproc.Config{
+		Budget: cfg.Budget, MaxBodyBytes: cfg.MaxBodyBytes, MaxStreams: cfg.MaxStreams,
+	}, engine, extproc.NewMetrics(reg), log)
+
+	gs := grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.MaxSendMsgSize(cfg.MaxRecvBytes),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionAge:      cfg.MaxConnectionAge,
+			MaxConnectionAgeGrace: cfg.ShutdownGrace,
+		}),
+		// Envoy pings idle HTTP/2 connections; do not kill it for that.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	)
+	extprocv3.RegisterExternalProcessorServer(gs, srv)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	setHealth := func(st healthpb.HealthCheckResponse_ServingStatus) {
+		hs.SetServingStatus("", st)
+		hs.SetServingStatus(extprocv3.ExternalProcessor_ServiceDesc.ServiceName, st)
+	}
+	setHealth(healthpb.HealthCheckResponse_NOT_SERVING)
+
+	var ready atomic.Bool
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	admin := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+
+	gl, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s (LLMFW_GRPC_ADDR): %w", cfg.GRPCAddr, err)
+	}
+	al, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		gl.Close()
+		return fmt.Errorf("listen %s (LLMFW_ADMIN_ADDR): %w", cfg.AdminAddr, err)
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- gs.Serve(gl) }()
+	go func() {
+		if err := admin.Serve(al); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+
+	// Policies are in place before anyone is told we are ready.
+	srv.SetPolicies(policies)
+	ready.Store(true)
+	setHealth(healthpb.HealthCheckResponse_SERVING)
+	log.Info("serving", "grpc", gl.Addr().String(), "admin", al.Addr().String(),
+		"policy_source", source, "policy_version", policies.Version, "policies", policies.Names(),
+		"budget", cfg.Budget.String())
+	if bound != nil {
+		bound <- listening{GRPC: gl.Addr().String(), Admin: al.Addr().String()}
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		log.Error("listener failed", "err", runErr)
+	}
+
+	log.Info("shutting down", "grace", cfg.ShutdownGrace.String())
+	ready.Store(false)
+	setHealth(healthpb.HealthCheckResponse_NOT_SERVING)
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(cfg.ShutdownGrace):
+		log.Warn("grace period over; cutting remaining streams")
+		gs.Stop()
+		<-stopped
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = admin.Shutdown(sctx)
+	log.Info("stopped")
+	return runErr
+}
+
+func loadPolicies(cfg Config) (*pipeline.PolicySet, string, error) {
+	if cfg.PolicyFile == "" {
+		ps, err := pipeline.LoadDefaultPolicySet()
+		return ps, "embedded", err
+	}
+	ps, err := pipeline.LoadPolicyFile(cfg.PolicyFile)
+	return ps, cfg.PolicyFile, err
+}

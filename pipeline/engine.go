@@ -1,0 +1,327 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DecisionStore is what the engine needs from the decision cache. Any error
+// is treated as a miss: a cache fault never allows anything by itself.
+type DecisionStore interface {
+	Get(key [32]byte) ([]byte, bool, error)
+	Set(key [32]byte, val []byte) error
+}
+
+// Engine runs policies. It is safe for concurrent use.
+type Engine struct {
+	cache   DecisionStore
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+// EngineOption configures an Engine.
+type EngineOption func(*Engine)
+
+// WithCache puts a decision cache in front of the detectors.
+func WithCache(c DecisionStore) EngineOption { return func(e *Engine) { e.cache = c } }
+
+// WithMetrics records decisions and fail-closed events.
+func WithMetrics(m *Metrics) EngineOption { return func(e *Engine) { e.metrics = m } }
+
+// WithLogger sets the logger for detector faults (never input text).
+func WithLogger(l *slog.Logger) EngineOption { return func(e *Engine) { e.log = l } }
+
+// NewEngine builds an Engine.
+func NewEngine(opts ...EngineOption) *Engine {
+	e := &Engine{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// NewDecisionID returns a time-ordered unique ID (UUIDv7) for a decision.
+func NewDecisionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// CheckBodySize asks the policy's size-bounding detectors about a raw body of
+// n bytes before it is decoded. ok is false when the body must be refused.
+func (e *Engine) CheckBodySize(p *Policy, dir Direction, n int) (v Verdict, ok bool) {
+	if p.Mode == Off {
+		return Verdict{}, true
+	}
+	var findings []Finding
+	for _, d := range p.detectors {
+		if c, isChecker := d.Detector.(BodySizeChecker); isChecker {
+			findings = append(findings, c.CheckBodySize(dir, n)...)
+		}
+	}
+	if len(findings) == 0 {
+		return Verdict{}, true
+	}
+	v = e.decide(p, findings)
+	v.DecisionID = NewDecisionID()
+	e.finish(p, dir, &v)
+	return v, v.Action != Block
+}
+
+// FailClosed builds the verdict for a transaction that cannot be scanned
+// (budget, malformed or unreadable body, overload, internal error) and counts it.
+func (e *Engine) FailClosed(p *Policy, dir Direction, cause Cause, status int, reason string) Verdict {
+	v := Verdict{
+		Action: Block, WouldBe: Block, Status: status, Reason: reason, Cause: cause,
+		DecisionID: NewDecisionID(),
+	}
+	if p != nil {
+		v.Policy, v.PolicyVersion = p.Name, p.Version
+		if status == 0 {
+			v.Status = p.FailClosedStatus
+		}
+	}
+	if v.Status == 0 {
+		v.Status = 503
+	}
+	e.metrics.failClosed(cause)
+	e.metrics.decision(dir, &v)
+	return v
+}
+
+// Evaluate runs the policy's detectors over in and returns the verdict. It
+// never returns an allow for an input it could not fully scan: a passed
+// deadline, a detector error or panic becomes a fail-closed block.
+func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
+	start := time.Now()
+	defer func() { e.metrics.evaluated(in.Direction, time.Since(start)) }()
+
+	if p.Mode == Off {
+		v := Verdict{Policy: p.Name, PolicyVersion: p.Version, DecisionID: NewDecisionID()}
+		e.metrics.decision(in.Direction, &v)
+		return v
+	}
+	if err := ctx.Err(); err != nil {
+		return e.ctxFailure(p, in.Direction, err)
+	}
+
+	var key [32]byte
+	if e.cache != nil {
+		key = cacheKey(p, in)
+		if findings, ok := e.cacheGet(key); ok {
+			v := e.decide(p, findings)
+			v.Cached = true
+			v.DecisionID = NewDecisionID()
+			e.finish(p, in.Direction, &v)
+			return v
+		}
+	}
+
+	res := e.runDetectors(ctx, p, in)
+	if res.cause != CauseNone {
+		status := p.FailClosedStatus
+		if res.cause == CausePanic || res.cause == CauseError {
+			status = 500
+		}
+		if res.cause == CauseCanceled {
+			status = 499
+		}
+		return e.FailClosed(p, in.Direction, res.cause, status, string(res.cause))
+	}
+	v := e.decide(p, res.findings)
+	v.DecisionID = NewDecisionID()
+	if e.cache != nil {
+		e.cacheSet(key, res.findings)
+	}
+	e.finish(p, in.Direction, &v)
+	return v
+}
+
+func (e *Engine) ctxFailure(p *Policy, dir Direction, err error) Verdict {
+	if errors.Is(err, context.Canceled) {
+		return e.FailClosed(p, dir, CauseCanceled, 499, "canceled")
+	}
+	return e.FailClosed(p, dir, CauseBudget, p.FailClosedStatus, "detection budget exceeded")
+}
+
+type detectResult struct {
+	findings []Finding
+	cause    Cause
+}
+
+// runDetectors runs the detectors on their own goroutine so that the budget
+// holds even when a detector ignores ctx: the verdict is returned at the
+// deadline and the late result is dropped.
+func (e *Engine) runDetectors(ctx context.Context, p *Policy, in *Input) detectResult {
+	done := make(chan detectResult, 1)
+	go func() {
+		var family string
+		defer func() {
+			if r := recover(); r != nil {
+				e.metrics.panicked(family)
+				e.log.Error("detector panic", "family", family, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				done <- detectResult{cause: CausePanic}
+			}
+		}()
+		var all []Finding
+		for _, d := range p.detectors {
+			if ctx.Err() != nil {
+				done <- detectResult{cause: causeOf(ctx.Err())}
+				return
+			}
+			family = d.Family()
+			fs, err := d.Detect(ctx, in)
+			if err != nil {
+				if ctx.Err() != nil {
+					done <- detectResult{cause: causeOf(ctx.Err())}
+					return
+				}
+				e.log.Error("detector error", "family", family, "err", err)
+				done <- detectResult{cause: CauseError}
+				return
+			}
+			all = append(all, fs...)
+		}
+		done <- detectResult{findings: all}
+	}()
+	select {
+	case r := <-done:
+		return r
+	case <-ctx.Done():
+		return detectResult{cause: causeOf(ctx.Err())}
+	}
+}
+
+func causeOf(err error) Cause {
+	if errors.Is(err, context.Canceled) {
+		return CauseCanceled
+	}
+	return CauseBudget
+}
+
+// decide maps findings to one verdict through the policy.
+func (e *Engine) decide(p *Policy, findings []Finding) Verdict {
+	v := Verdict{Policy: p.Name, PolicyVersion: p.Version}
+	blockStatus := 0
+	for _, f := range findings {
+		cd, ok := p.detector(f.Family)
+		if !ok || f.Score < cd.threshold {
+			continue
+		}
+		act := cd.action
+		if act == Redact && len(f.Spans) == 0 {
+			act = Block // nothing to cut out: the whole input is the problem
+		}
+		v.Findings = append(v.Findings, f)
+		switch act {
+		case Block:
+			if blockStatus == 0 {
+				blockStatus = f.Status
+				if blockStatus == 0 {
+					blockStatus = p.BlockStatus
+				}
+				v.Reason = "blocked by policy " + p.Name + ": " + f.Rule
+			}
+		case Redact:
+			label := f.Entity
+			if label == "" {
+				label = f.Rule
+			}
+			for _, s := range f.Spans {
+				v.Redactions = append(v.Redactions, Redaction{Span: s, With: "[REDACTED:" + label + "]"})
+			}
+		}
+		v.WouldBe = max(v.WouldBe, act)
+	}
+	if v.WouldBe != Redact {
+		v.Redactions = nil
+	}
+	v.Action = v.WouldBe
+	if v.Action == Block {
+		v.Status = blockStatus
+	}
+	if p.Mode == Shadow && v.Action != Allow {
+		v.Shadow = true
+		v.Action, v.Status, v.Reason, v.Redactions = Allow, 0, "", nil
+	}
+	return v
+}
+
+func (p *Policy) detector(family string) (configuredDetector, bool) {
+	for _, d := range p.detectors {
+		if d.Family() == family {
+			return d, true
+		}
+	}
+	return configuredDetector{}, false
+}
+
+func (e *Engine) finish(p *Policy, dir Direction, v *Verdict) {
+	e.metrics.decision(dir, v)
+}
+
+// cacheKey hashes everything a decision depends on: the policy (by name and
+// set version), the direction, the request facts limits look at and every
+// segment with its role and provenance. Lengths are written before variable
+// fields so no two inputs share an encoding.
+func cacheKey(p *Policy, in *Input) [32]byte {
+	h := sha256.New()
+	var buf [8]byte
+	str := func(s string) {
+		binary.LittleEndian.PutUint64(buf[:], uint64(len(s)))
+		h.Write(buf[:])
+		h.Write([]byte(s))
+	}
+	num := func(n int) {
+		binary.LittleEndian.PutUint64(buf[:], uint64(n))
+		h.Write(buf[:])
+	}
+	str(p.Version)
+	str(p.Name)
+	num(int(in.Direction))
+	str(in.Meta.API)
+	num(in.Meta.Messages)
+	num(in.Meta.RequestedTokens)
+	num(in.Meta.BodyBytes)
+	num(len(in.Segments))
+	for _, s := range in.Segments {
+		str(string(s.Role))
+		str(string(s.Provenance))
+		str(s.Text)
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+func (e *Engine) cacheGet(key [32]byte) ([]Finding, bool) {
+	b, ok, err := e.cache.Get(key)
+	if err != nil || !ok {
+		return nil, false
+	}
+	var fs []Finding
+	if err := json.Unmarshal(b, &fs); err != nil {
+		e.metrics.cacheCorrupt()
+		return nil, false
+	}
+	return fs, true
+}
+
+func (e *Engine) cacheSet(key [32]byte, fs []Finding) {
+	b, err := json.Marshal(fs)
+	if err != nil {
+		return
+	}
+	_ = e.cache.Set(key, b) // a failed set only costs a later miss; the store counts it
+}

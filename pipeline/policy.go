@@ -1,0 +1,282 @@
+package pipeline
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Mode says whether a policy acts on its verdicts.
+type Mode string
+
+const (
+	Enforce Mode = "enforce" // act on verdicts
+	Shadow  Mode = "shadow"  // decide and record, then allow
+	Off     Mode = "off"     // do not scan
+)
+
+// Policy is one immutable, validated policy. It is built once by
+// LoadPolicySet and shared by every transaction that selects it.
+type Policy struct {
+	Name    string
+	Version string // the policy set's version; part of every decision and cache key
+	Mode    Mode
+
+	BlockStatus      int  // status of a detector block with no status of its own (403)
+	FailClosedStatus int  // status for budget, overload, cache and decode failures (503)
+	RejectMalformed  bool // malformed JSON on an LLM route → 400 (else scanned as plain text)
+	RejectUnscanned  bool // a body Envoy will not send us (body mode NONE) → fail closed
+
+	detectors []configuredDetector
+}
+
+type configuredDetector struct {
+	Detector
+	action    Action
+	threshold float64
+}
+
+// Detectors returns the configured detectors in evaluation order.
+func (p *Policy) Detectors() []Detector {
+	out := make([]Detector, len(p.detectors))
+	for i, d := range p.detectors {
+		out[i] = d.Detector
+	}
+	return out
+}
+
+// PolicySet is every policy of one loaded file plus the selection rules.
+type PolicySet struct {
+	Version string
+	Default *Policy
+	byName  map[string]*Policy
+}
+
+// Policy returns the named policy, if there is one.
+func (s *PolicySet) Policy(name string) (*Policy, bool) {
+	p, ok := s.byName[name]
+	return p, ok
+}
+
+// Names lists the policy names, sorted.
+func (s *PolicySet) Names() []string {
+	out := make([]string, 0, len(s.byName))
+	for k := range s.byName {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Selector carries what a transaction knows that can name its policy, in the
+// order they are consulted: gRPC initial metadata (x-llmfw-policy, set per
+// route with grpc_initial_metadata), a route-metadata value, the route name.
+type Selector struct {
+	InitialMetadata string
+	RouteMetadata   string
+	RouteName       string
+}
+
+// Select returns the policy for a transaction and whether a selector named
+// one that does not exist (the default is used then; callers count it).
+func (s *PolicySet) Select(sel Selector) (p *Policy, unknown bool) {
+	for _, name := range []string{sel.InitialMetadata, sel.RouteMetadata, sel.RouteName} {
+		if name == "" {
+			continue
+		}
+		if p, ok := s.byName[name]; ok {
+			return p, false
+		}
+		// A route name that is not a policy name is ordinary; an explicit
+		// policy reference that does not resolve is a misconfiguration.
+		if name != sel.RouteName {
+			unknown = true
+		}
+	}
+	return s.Default, unknown
+}
+
+//go:embed default_policy.yaml
+var defaultPolicyYAML []byte
+
+// DefaultPolicyYAML is the embedded default policy file.
+func DefaultPolicyYAML() []byte { return bytes.Clone(defaultPolicyYAML) }
+
+// LoadDefaultPolicySet builds the embedded default policy set.
+func LoadDefaultPolicySet() (*PolicySet, error) {
+	return ParsePolicySet(defaultPolicyYAML, "embedded default policy")
+}
+
+// LoadPolicyFile reads and builds a policy file.
+func LoadPolicyFile(path string) (*PolicySet, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load policy %q: %w", path, err)
+	}
+	return ParsePolicySet(b, path)
+}
+
+type fileSpec struct {
+	Version  string                `yaml:"version"`
+	Default  string                `yaml:"default"`
+	Policies map[string]policySpec `yaml:"policies"`
+}
+
+type policySpec struct {
+	Mode             Mode                 `yaml:"mode"`
+	BlockStatus      int                  `yaml:"block_status"`
+	FailClosedStatus int                  `yaml:"fail_closed_status"`
+	Malformed        string               `yaml:"malformed"`
+	UnscannedBody    string               `yaml:"unscanned_body"`
+	Detectors        map[string]yaml.Node `yaml:"detectors"`
+}
+
+// ParsePolicySet builds and validates a policy set from YAML. name is used in
+// error messages. Unknown keys are errors, reported with their line.
+func ParsePolicySet(src []byte, name string) (*PolicySet, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	var spec fileSpec
+	if err := dec.Decode(&spec); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", name, err)
+	}
+	if spec.Version == "" {
+		return nil, fmt.Errorf("policy %s: version is required (it is recorded with every decision)", name)
+	}
+	if len(spec.Policies) == 0 {
+		return nil, fmt.Errorf("policy %s: no policies defined", name)
+	}
+	set := &PolicySet{Version: spec.Version, byName: map[string]*Policy{}}
+	var errs []error
+	for pname, ps := range spec.Policies {
+		p, err := buildPolicy(pname, spec.Version, ps)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		set.byName[pname] = p
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", name, err)
+	}
+	def := spec.Default
+	if def == "" {
+		def = "default"
+	}
+	p, ok := set.byName[def]
+	if !ok {
+		return nil, fmt.Errorf("policy %s: default policy %q is not defined (have %v)", name, def, set.Names())
+	}
+	set.Default = p
+	return set, nil
+}
+
+func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
+	p := &Policy{
+		Name: name, Version: version, Mode: ps.Mode,
+		BlockStatus: ps.BlockStatus, FailClosedStatus: ps.FailClosedStatus,
+		RejectMalformed: true, RejectUnscanned: true,
+	}
+	if p.Mode == "" {
+		p.Mode = Enforce
+	}
+	switch p.Mode {
+	case Enforce, Shadow, Off:
+	default:
+		return nil, fmt.Errorf("policy %q: mode %q: want enforce, shadow or off", name, ps.Mode)
+	}
+	if p.BlockStatus == 0 {
+		p.BlockStatus = 403
+	}
+	if p.FailClosedStatus == 0 {
+		p.FailClosedStatus = 503
+	}
+	if p.BlockStatus < 400 || p.BlockStatus > 599 {
+		return nil, fmt.Errorf("policy %q: block_status %d: want a 4xx or 5xx status", name, p.BlockStatus)
+	}
+	if p.FailClosedStatus < 400 || p.FailClosedStatus > 599 {
+		return nil, fmt.Errorf("policy %q: fail_closed_status %d: want a 4xx or 5xx status", name, p.FailClosedStatus)
+	}
+	var err error
+	if p.RejectMalformed, err = blockOrAllow(name, "malformed", ps.Malformed); err != nil {
+		return nil, err
+	}
+	if p.RejectUnscanned, err = blockOrAllow(name, "unscanned_body", ps.UnscannedBody); err != nil {
+		return nil, err
+	}
+
+	families := make([]string, 0, len(ps.Detectors))
+	for f := range ps.Detectors {
+		families = append(families, f)
+	}
+	sort.Strings(families) // deterministic evaluation order
+	for _, fam := range families {
+		node := ps.Detectors[fam]
+		d, err := buildDetector(name, fam, &node)
+		if err != nil {
+			return nil, err
+		}
+		p.detectors = append(p.detectors, d)
+	}
+	return p, nil
+}
+
+func blockOrAllow(policy, key, v string) (bool, error) {
+	switch v {
+	case "", "block":
+		return true, nil
+	case "allow":
+		return false, nil
+	}
+	return false, fmt.Errorf("policy %q: %s %q: want block or allow", policy, key, v)
+}
+
+// buildDetector takes the policy-level keys (action, threshold) out of a
+// detector section and hands the rest to the family's factory.
+func buildDetector(policy, family string, node *yaml.Node) (configuredDetector, error) {
+	cd := configuredDetector{action: Block, threshold: 0.5}
+	f, ok := factory(family)
+	if !ok {
+		return cd, fmt.Errorf("policy %q: line %d: unknown detector %q (known: %v)", policy, node.Line, family, Families())
+	}
+	var rest *yaml.Node
+	switch node.Kind {
+	case 0:
+	case yaml.ScalarNode:
+		if node.Tag != "!!null" {
+			return cd, fmt.Errorf("policy %q: line %d: detector %q: want a mapping of options", policy, node.Line, family)
+		}
+	case yaml.MappingNode:
+		rest = &yaml.Node{Kind: yaml.MappingNode, Tag: node.Tag, Line: node.Line, Column: node.Column}
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			switch k.Value {
+			case "action":
+				a, ok := ParseAction(v.Value)
+				if !ok {
+					return cd, fmt.Errorf("policy %q: line %d: detector %q: action %q: want block, redact or log", policy, v.Line, family, v.Value)
+				}
+				cd.action = a
+			case "threshold":
+				if err := v.Decode(&cd.threshold); err != nil || cd.threshold < 0 || cd.threshold > 1 {
+					return cd, fmt.Errorf("policy %q: line %d: detector %q: threshold %q: want a number in [0, 1]", policy, v.Line, family, v.Value)
+				}
+			default:
+				rest.Content = append(rest.Content, k, v)
+			}
+		}
+	default:
+		return cd, fmt.Errorf("policy %q: line %d: detector %q: want a mapping of options", policy, node.Line, family)
+	}
+	d, err := f(rest)
+	if err != nil {
+		return cd, fmt.Errorf("policy %q: detector %q: %w", policy, family, err)
+	}
+	cd.Detector = d
+	return cd, nil
+}

@@ -120,7 +120,11 @@ func (s *Server) admit() bool {
 	}
 }
 
-func (s *Server) release() { <-s.slots }
+func (s *Server) release() {
+	if s.slots != nil {
+		<-s.slots
+	}
+}
 
 // budgetCtx bounds the work on one message.
 func (s *Server) budgetCtx(parent context.Context) (context.Context, context.CancelFunc) {

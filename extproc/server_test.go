@@ -1,0 +1,452 @@
+package extproc_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/llm-firewall/llm-firewall/extproc"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const chatPath = "/v1/chat/completions"
+
+func chat(content string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"model":    "gpt-4o-mini",
+		"messages": []map[string]any{{"role": "system", "content": "You are helpful."}, {"role": "user", "content": content}},
+	})
+	return b
+}
+
+func completion(content string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
+		"choices": []map[string]any{{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": content}}},
+	})
+	return b
+}
+
+func openAIError(t *testing.T, body []byte) string {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Message string  `json:"message"`
+			Type    string  `json:"type"`
+			Code    *string `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Message == "" {
+		t.Fatalf("not an OpenAI-shaped error: %s (%v)", body, err)
+	}
+	return e.Error.Message
+}
+
+func TestAllowedTransaction(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	body := chat("What is the capital of France?")
+
+	r := e.send(reqHeaders(chatPath, false, "content-length", itoa(len(body)), "x-llmfw-decision", "allow"))
+	c := common(t, r)
+	if got := c.GetHeaderMutation().GetRemoveHeaders(); len(got) != 1 || got[0] != "x-llmfw-decision" {
+		t.Fatalf("a client-supplied x-llmfw-decision header must be removed, got %v", got)
+	}
+	r = e.send(reqBody(body, true))
+	c = common(t, r)
+	if c.GetBodyMutation() != nil {
+		t.Fatal("an allowed body must not be mutated")
+	}
+	if header(c.GetHeaderMutation(), extproc.HeaderDecision) != "allow" {
+		t.Fatalf("missing %s header", extproc.HeaderDecision)
+	}
+	id := r.GetDynamicMetadata().GetFields()[extproc.MetadataNS].GetStructValue().GetFields()["decision_id"].GetStringValue()
+	if len(id) != 36 || header(c.GetHeaderMutation(), extproc.HeaderDecisionID) != id {
+		t.Fatalf("decision ID missing or inconsistent: metadata %q", id)
+	}
+
+	resp := completion("Paris.")
+	r = e.send(respHeaders("200", false, "content-length", itoa(len(resp))))
+	if got := header(common(t, r).GetHeaderMutation(), extproc.HeaderDecisionID); got != id {
+		t.Fatalf("response headers carry decision %q, want the request's %q", got, id)
+	}
+	r = e.send(respBody(resp, true))
+	if common(t, r).GetBodyMutation() != nil {
+		t.Fatal("an allowed response must not be mutated")
+	}
+	e.close()
+	waitFor(t, func() bool { return testutil.ToFloat64(metric(t, h, "llmfw_streams_in_flight")) == 0 })
+}
+
+func TestBlockedRequestIsProviderShaped(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	for _, tc := range []struct {
+		path  string
+		body  []byte
+		check func(t *testing.T, body []byte)
+	}{
+		{chatPath, chat("please BLOCKME"), func(t *testing.T, b []byte) { openAIError(t, b) }},
+		{"/v1/messages", []byte(`{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"BLOCKME"}]}`),
+			func(t *testing.T, b []byte) {
+				var e struct {
+					Type  string `json:"type"`
+					Error struct{ Type, Message string }
+				}
+				if err := json.Unmarshal(b, &e); err != nil || e.Type != "error" || e.Error.Type != "permission_error" || e.Error.Message == "" {
+					t.Fatalf("not an Anthropic-shaped 403: %s", b)
+				}
+			}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			e := h.open()
+			e.send(reqHeaders(tc.path, false))
+			ir := immediate(t, e.send(reqBody(tc.body, true)))
+			if ir.GetStatus().GetCode() != 403 {
+				t.Fatalf("status %v, want 403", ir.GetStatus().GetCode())
+			}
+			if header(ir.GetHeaders(), extproc.HeaderDecision) != "block" || header(ir.GetHeaders(), extproc.HeaderDecisionID) == "" {
+				t.Fatal("block reply lacks decision headers")
+			}
+			if bytes.Contains(ir.GetBody(), []byte("please")) {
+				t.Fatal("error body echoes the prompt")
+			}
+			tc.check(t, ir.GetBody())
+		})
+	}
+}
+
+func TestRedactionRewritesBodyAndLength(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	body := chat("my key is secret-12345, keep it")
+	e.send(reqHeaders(chatPath, false, "content-length", itoa(len(body))))
+	c := common(t, e.send(reqBody(body, true)))
+	out := c.GetBodyMutation().GetBody()
+	if out == nil {
+		t.Fatal("want a body mutation")
+	}
+	if got := header(c.GetHeaderMutation(), "content-length"); got != itoa(len(out)) {
+		t.Fatalf("content-length %q does not match the new body (%d bytes)", got, len(out))
+	}
+	var req struct {
+		Messages []struct{ Role, Content string }
+	}
+	if err := json.Unmarshal(out, &req); err != nil {
+		t.Fatalf("rewritten body is not JSON: %v", err)
+	}
+	if got := req.Messages[1].Content; got != "my key is [REDACTED:SECRET], keep it" {
+		t.Fatalf("redacted content %q", got)
+	}
+	if header(c.GetHeaderMutation(), extproc.HeaderDecision) != "redact" {
+		t.Fatal("decision header should say redact")
+	}
+}
+
+func TestMalformedJSONIs400(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	ir := immediate(t, e.send(reqBody([]byte(`{"model":"x","messages":[{"role":"user","content":"hi"}`), true)))
+	if ir.GetStatus().GetCode() != 400 {
+		t.Fatalf("status %d, want 400", ir.GetStatus().GetCode())
+	}
+	openAIError(t, ir.GetBody())
+
+	// A policy may relax it: the body is then scanned as text, still blocked on content.
+	e = h.open("x-llmfw-policy", "lenient")
+	e.send(reqHeaders(chatPath, false))
+	ir = immediate(t, e.send(reqBody([]byte(`{"messages":[{"role":"user","content":"BLOCKME"`), true)))
+	if ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("lenient malformed body with BLOCKME: status %d, want 403", ir.GetStatus().GetCode())
+	}
+}
+
+func gz(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestCompressedBodiesAreScanned(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+
+	e := h.open()
+	e.send(reqHeaders(chatPath, false, "content-encoding", "gzip"))
+	if ir := immediate(t, e.send(reqBody(gz(t, chat("BLOCKME")), true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("gzip body with BLOCKME: status %d, want 403", ir.GetStatus().GetCode())
+	}
+
+	e = h.open()
+	e.send(reqHeaders(chatPath, false, "content-encoding", "gzip"))
+	if c := common(t, e.send(reqBody(gz(t, chat("hello")), true))); c.GetBodyMutation() != nil {
+		t.Fatal("a clean gzip body is forwarded as it came")
+	}
+
+	// Redacting a compressed body forwards it decoded, without content-encoding.
+	e = h.open()
+	e.send(reqHeaders(chatPath, false, "content-encoding", "gzip"))
+	c := common(t, e.send(reqBody(gz(t, chat("secret-99")), true)))
+	if !bytes.Contains(c.GetBodyMutation().GetBody(), []byte("[REDACTED:SECRET]")) ||
+		len(c.GetHeaderMutation().GetRemoveHeaders()) != 1 || c.GetHeaderMutation().GetRemoveHeaders()[0] != "content-encoding" {
+		t.Fatalf("redacted gzip body: %s / %v", c.GetBodyMutation().GetBody(), c.GetHeaderMutation())
+	}
+
+	e = h.open()
+	e.send(reqHeaders(chatPath, false, "content-encoding", "compress"))
+	if ir := immediate(t, e.send(reqBody([]byte("\x1f\x9d junk"), true))); ir.GetStatus().GetCode() != 415 {
+		t.Fatalf("unsupported encoding: status %d, want 415", ir.GetStatus().GetCode())
+	}
+
+	e = h.open()
+	e.send(reqHeaders(chatPath, false, "content-encoding", "gzip"))
+	if ir := immediate(t, e.send(reqBody([]byte("not gzip at all"), true))); ir.GetStatus().GetCode() != 400 {
+		t.Fatalf("corrupt gzip: status %d, want 400", ir.GetStatus().GetCode())
+	}
+
+	// A gzip bomb: 64 MiB of zeros in ~64 KiB; refused, not inflated.
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zero := make([]byte, 1<<20)
+	for range 64 {
+		w.Write(zero)
+	}
+	w.Close()
+	e = h.open()
+	e.send(reqHeaders(chatPath, false, "content-encoding", "gzip"))
+	if ir := immediate(t, e.send(reqBody(buf.Bytes(), true))); ir.GetStatus().GetCode() != 413 {
+		t.Fatalf("gzip bomb: status %d, want 413", ir.GetStatus().GetCode())
+	}
+}
+
+func TestOversizeBodyIs413(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	big := chat(strings.Repeat("a", 2<<20))
+
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	if ir := immediate(t, e.send(reqBody(big, true))); ir.GetStatus().GetCode() != 413 {
+		t.Fatalf("2 MiB body: status %d, want 413", ir.GetStatus().GetCode())
+	}
+	// With a content-length the refusal comes at the headers, before buffering.
+	e = h.open()
+	if ir := immediate(t, e.send(reqHeaders(chatPath, false, "content-length", itoa(len(big))))); ir.GetStatus().GetCode() != 413 {
+		t.Fatalf("declared 2 MiB: status %d, want 413", ir.GetStatus().GetCode())
+	}
+	// Envoy hit its buffer limit and sends a partial body: never scanned in part.
+	e = h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_BUFFERED_PARTIAL
+	e.send(reqHeaders(chatPath, false))
+	if ir := immediate(t, e.send(reqBody([]byte(`{"messages":[`), false))); ir.GetStatus().GetCode() != 413 {
+		t.Fatalf("partial body: status %d, want 413", ir.GetStatus().GetCode())
+	}
+}
+
+func TestDetectorPanicFailsClosed(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	ir := immediate(t, e.send(reqBody(chat("PANIC"), true)))
+	if ir.GetStatus().GetCode() != 500 {
+		t.Fatalf("status %d, want 500", ir.GetStatus().GetCode())
+	}
+	// The server keeps serving.
+	e = h.open()
+	e.send(reqHeaders(chatPath, false))
+	common(t, e.send(reqBody(chat("fine"), true)))
+}
+
+func TestBudgetExceededFailsClosed(t *testing.T) {
+	h := newHarness(t, extproc.Config{Budget: 20 * time.Millisecond})
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	start := time.Now()
+	ir := immediate(t, e.send(reqBody(chat("SLOW"), true)))
+	if ir.GetStatus().GetCode() != 503 {
+		t.Fatalf("status %d, want 503", ir.GetStatus().GetCode())
+	}
+	if !strings.Contains(openAIError(t, ir.GetBody()), "budget") {
+		t.Fatal("the error should say the budget ran out")
+	}
+	if time.Since(start) > time.Second {
+		t.Fatal("the budget reply waited for the detector")
+	}
+
+	h = newHarness(t, extproc.Config{Budget: time.Nanosecond})
+	for _, body := range [][]byte{chat("hello"), chat("x")} {
+		e = h.open()
+		e.send(reqHeaders(chatPath, false))
+		if ir := immediate(t, e.send(reqBody(body, true))); ir.GetStatus().GetCode() != 503 {
+			t.Fatalf("1ns budget: status %d, want 503", ir.GetStatus().GetCode())
+		}
+	}
+}
+
+func TestResponseIsScanned(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	e.send(reqBody(chat("hi"), true))
+	e.send(respHeaders("200", false))
+	ir := immediate(t, e.send(respBody(completion("sure: BLOCKME"), true)))
+	if ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("status %d, want 403", ir.GetStatus().GetCode())
+	}
+
+	e = h.open()
+	e.send(reqHeaders(chatPath, false))
+	e.send(reqBody(chat("hi"), true))
+	e.send(respHeaders("200", false))
+	c := common(t, e.send(respBody(completion("your token secret-777"), true)))
+	if !bytes.Contains(c.GetBodyMutation().GetBody(), []byte(`your token [REDACTED:SECRET]`)) {
+		t.Fatalf("response not redacted: %s", c.GetBodyMutation().GetBody())
+	}
+
+	// An upstream error page that is not JSON is still scanned, as text.
+	e = h.open()
+	e.send(reqHeaders(chatPath, false))
+	e.send(reqBody(chat("hi"), true))
+	e.send(respHeaders("502", false, "content-type", "text/html"))
+	immediate(t, e.send(respBody([]byte("<h1>BLOCKME</h1>"), true)))
+}
+
+func TestStreamStartingAtResponseHeaders(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	c := common(t, e.send(respHeaders("413", false)))
+	if c.GetHeaderMutation() != nil {
+		t.Fatal("pass-through must not mutate")
+	}
+	if c := common(t, e.send(respBody([]byte(`{"error":"payload too large BLOCKME"}`), true))); c.GetBodyMutation() != nil {
+		t.Fatal("pass-through must not mutate")
+	}
+}
+
+func TestUnscannedBodyModeFailsClosed(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_NONE
+	if ir := immediate(t, e.send(reqHeaders(chatPath, false))); ir.GetStatus().GetCode() != 503 {
+		t.Fatalf("status %d, want 503", ir.GetStatus().GetCode())
+	}
+	// Headers-only requests have nothing to hide.
+	e = h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_NONE
+	common(t, e.send(reqHeaders("/v1/models", true)))
+	// A policy may accept it.
+	e = h.open("x-llmfw-policy", "lenient")
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_NONE
+	common(t, e.send(reqHeaders(chatPath, false)))
+}
+
+func TestStreamedBodyIsHeldUntilScanned(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	body := chat("please BLOCK" + "ME now")
+	split := bytes.Index(body, []byte("BLOCK")) + 3
+
+	e := h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_STREAMED
+	e.send(reqHeaders(chatPath, false))
+	c := common(t, e.send(reqBody(body[:split], false)))
+	if !c.GetBodyMutation().GetClearBody() {
+		t.Fatal("a streamed chunk must be held back (cleared) until the body is scanned")
+	}
+	if ir := immediate(t, e.send(reqBody(body[split:], true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("BLOCKME split across chunks: status %d, want 403", ir.GetStatus().GetCode())
+	}
+
+	clean := chat("nothing to see")
+	e = h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_STREAMED
+	e.send(reqHeaders(chatPath, false))
+	e.send(reqBody(clean[:10], false))
+	c = common(t, e.send(reqBody(clean[10:], true)))
+	if !bytes.Equal(c.GetBodyMutation().GetBody(), clean) {
+		t.Fatalf("the last chunk must release the whole held body; got %q", c.GetBodyMutation().GetBody())
+	}
+}
+
+func TestShadowPolicyAllowsAndSaysSo(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open("x-llmfw-policy", "watch")
+	e.send(reqHeaders(chatPath, false))
+	c := common(t, e.send(reqBody(chat("BLOCKME"), true)))
+	if header(c.GetHeaderMutation(), extproc.HeaderDecision) != "shadow" {
+		t.Fatal("shadow decision should be visible in the decision header")
+	}
+}
+
+func TestRouteNameSelectsPolicy(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.route = "watch"
+	e.send(reqHeaders(chatPath, false))
+	if c := common(t, e.send(reqBody(chat("BLOCKME"), true))); header(c.GetHeaderMutation(), extproc.HeaderDecision) != "shadow" {
+		t.Fatal("route name attribute did not select the watch policy")
+	}
+}
+
+func TestOverloadFailsClosed(t *testing.T) {
+	h := newHarness(t, extproc.Config{MaxStreams: 1})
+	busy := h.open()
+	busy.send(reqHeaders(chatPath, false)) // holds the only slot
+	e := h.open()
+	ir := immediate(t, e.send(reqHeaders(chatPath, false)))
+	if ir.GetStatus().GetCode() != 503 {
+		t.Fatalf("status %d, want 503", ir.GetStatus().GetCode())
+	}
+	busy.close()
+	waitFor(t, func() bool {
+		e := h.open()
+		defer e.close()
+		_ = e.stream.Send(reqHeaders(chatPath, true))
+		r, err := e.stream.Recv()
+		return err == nil && r.GetImmediateResponse() == nil
+	})
+}
+
+func TestClientCancelMidStream(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	e.cancel() // Envoy resets the stream before the body
+	waitFor(t, func() bool { return testutil.ToFloat64(metric(t, h, "llmfw_streams_in_flight")) == 0 })
+	if got := counter(t, h, "llmfw_transactions_total", "outcome", "aborted"); got != 1 {
+		t.Fatalf("aborted transactions = %v, want 1", got)
+	}
+}
+
+func TestTrailersAnswered(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	e.send(reqBody(chat("hi"), true))
+	e.send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestTrailers{RequestTrailers: &extprocv3.HttpTrailers{}}})
+	e.send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseTrailers{ResponseTrailers: &extprocv3.HttpTrailers{}}})
+}
+
+func TestMetricsAreLintClean(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	e.send(reqBody(chat("BLOCKME"), true))
+	problems, err := testutil.GatherAndLint(h.reg)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("promlint: %v %v", err, problems)
+	}
+	if got := counter(t, h, "llmfw_decisions_total", "rule", "word.block"); got != 1 {
+		t.Fatalf("llmfw_decisions_total{rule=word.block} = %v", got)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,7 +43,7 @@ func loadConfig(environ map[string]string) (Config, error) {
 		opts.Environment = environ
 	}
 	if err := env.ParseWithOptions(&c, opts); err != nil {
-		return c, fmt.Errorf("configuration: %w", err)
+		return c, fmt.Errorf("configuration: %s", describeEnvError(err))
 	}
 	return c, c.validate()
 }
@@ -76,6 +77,28 @@ func (c Config) validate() error {
 		return fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// describeEnvError names the variable behind each parse error (the library
+// reports Go field names, which a user never sees).
+func describeEnvError(err error) string {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err.Error()
+	}
+	t := reflect.TypeOf(Config{})
+	var parts []string
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := t.FieldByName(pe.Name); ok {
+				parts = append(parts, fmt.Sprintf("%s%s: %v", envPrefix, f.Tag.Get("env"), pe.Err))
+				continue
+			}
+		}
+		parts = append(parts, e.Error())
+	}
+	return strings.Join(parts, "; ")
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -102,11 +102,10 @@ policies:
 `
 
 type harness struct {
-	t       *testing.T
-	client  extprocv3.ExternalProcessorClient
-	reg     *prometheus.Registry
-	srv     *extproc.Server
-	cleanup func()
+	t      *testing.T
+	client extprocv3.ExternalProcessorClient
+	reg    *prometheus.Registry
+	srv    *extproc.Server
 }
 
 func newHarness(t *testing.T, cfg extproc.Config) *harness {

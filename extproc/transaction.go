@@ -36,11 +36,6 @@ type bodyMode struct {
 	mode  filterv3.ProcessingMode_BodySendMode
 }
 
-// streamed reports whether chunks arrive one by one (and each needs a reply).
-func (m bodyMode) streamed() bool {
-	return m.known && m.mode == filterv3.ProcessingMode_STREAMED
-}
-
 // direction holds one half of the transaction.
 type direction struct {
 	dir         pipeline.Direction

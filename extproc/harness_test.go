@@ -2,6 +2,7 @@ package extproc_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -110,6 +111,11 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg extproc.Config) *harness {
 	t.Helper()
+	return newHarnessWithLog(t, cfg, nil)
+}
+
+func newHarnessWithLog(t *testing.T, cfg extproc.Config, log *slog.Logger) *harness {
+	t.Helper()
 	ps, err := pipeline.ParsePolicySet([]byte(testPolicy), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +126,7 @@ func newHarness(t *testing.T, cfg extproc.Config) *harness {
 		t.Fatal(err)
 	}
 	engine := pipeline.NewEngine(pipeline.WithCache(store), pipeline.WithMetrics(pipeline.NewMetrics(reg)))
-	srv := extproc.NewServer(cfg, engine, extproc.NewMetrics(reg), nil)
+	srv := extproc.NewServer(cfg, engine, extproc.NewMetrics(reg), log)
 	srv.SetPolicies(ps)
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

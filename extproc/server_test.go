@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -448,5 +449,27 @@ func TestMetricsAreLintClean(t *testing.T) {
 	}
 	if got := counter(t, h, "llmfw_decisions_total", "rule", "word.block"); got != 1 {
 		t.Fatalf("llmfw_decisions_total{rule=word.block} = %v", got)
+	}
+}
+
+func TestAuditLogHasDecisionsButNoText(t *testing.T) {
+	var logs syncBuffer
+	h := newHarnessWithLog(t, extproc.Config{}, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	const marker = "TOPSECRET-PROMPT-TEXT"
+	for _, text := range []string{marker + " BLOCKME", marker + " fine", marker + " secret-1"} {
+		e := h.open()
+		e.send(reqHeaders(chatPath, false, "content-length", "1", "authorization", "Bearer sk-"+marker))
+		e.send(reqBody(chat(text), true))
+	}
+	e := h.open()
+	e.send(reqHeaders(chatPath, false, "content-length", itoa(5<<20)))
+	out := logs.String()
+	if strings.Contains(out, marker) {
+		t.Fatalf("the log contains request text or headers:\n%s", out)
+	}
+	for _, want := range []string{`"action":"block"`, `"action":"allow"`, `"action":"redact"`, `"rules":["limits.body_bytes"]`, `"decision_id":"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
 	}
 }

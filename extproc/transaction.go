@@ -153,17 +153,12 @@ func (tx *transaction) handle(req *extprocv3.ProcessingRequest) (*extprocv3.Proc
 // overloaded answers any first message with a fail-closed 503.
 func (tx *transaction) overloaded(req *extprocv3.ProcessingRequest) (*extprocv3.ProcessingResponse, error) {
 	tx.captureRequestContext(req)
-	if _, ok := req.Request.(*extprocv3.ProcessingRequest_RequestHeaders); ok {
-		tx.policy = tx.selectPolicy()
-	}
 	if tx.policy == nil {
 		tx.policy = tx.selectPolicy()
 	}
 	v := tx.s.engine.FailClosed(tx.policy, pipeline.Request, pipeline.CauseOverload, 0, "firewall overloaded")
-	tx.outcome = "fail_closed"
 	tx.done = true
-	tx.audit(pipeline.Request, &v)
-	return immediateReply(tx.api, &v, decisionMetadata(pipeline.Request, &v)), nil
+	return tx.refuse(&tx.req, &v), nil
 }
 
 // captureRequestContext reads what Envoy sends once per direction: the body
@@ -385,7 +380,9 @@ func (tx *transaction) body(d *direction, ph phase, b *extprocv3.HttpBody) *extp
 	defer cancel()
 	v, doc, decoded := tx.evaluate(ctx, d, raw)
 	d.verdict = &v
-	defer tx.audit(d.dir, &v)
+	if v.Action != pipeline.Block {
+		tx.audit(d.dir, &v) // refuse audits blocks itself
+	}
 	md := decisionMetadata(d.dir, &v)
 
 	switch {
@@ -533,13 +530,14 @@ func (tx *transaction) tooLarge(d *direction, n int) pipeline.Verdict {
 		fmt.Sprintf("%s body exceeds the firewall's %d-byte bound", d.dir, tx.s.cfg.MaxBodyBytes))
 }
 
-// refuse ends the transaction with a local reply.
+// refuse ends the transaction with a local reply, and records it.
 func (tx *transaction) refuse(d *direction, v *pipeline.Verdict) *extprocv3.ProcessingResponse {
 	d.verdict = v
 	tx.outcome = "blocked"
 	if v.Cause != pipeline.CauseNone {
 		tx.outcome = "fail_closed"
 	}
+	tx.audit(d.dir, v)
 	return immediateReply(tx.api, v, decisionMetadata(d.dir, v))
 }
 

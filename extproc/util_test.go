@@ -1,7 +1,9 @@
 package extproc_test
 
 import (
+	"bytes"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,4 +59,21 @@ func value(t *testing.T, h *harness, name, label, lv string) float64 {
 		}
 	}
 	return sum
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

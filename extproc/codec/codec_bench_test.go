@@ -1,0 +1,86 @@
+package codec
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/llm-firewall/llm-firewall/pipeline"
+)
+
+// chatBody builds an OpenAI chat request of about size bytes.
+func chatBody(tb testing.TB, size int) []byte {
+	tb.Helper()
+	type msg struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	req := struct {
+		Model     string `json:"model"`
+		Messages  []msg  `json:"messages"`
+		MaxTokens int    `json:"max_tokens"`
+	}{Model: "gpt-4o", MaxTokens: 256}
+	req.Messages = append(req.Messages, msg{"system", "You are a helpful assistant. Answer briefly and cite sources."})
+	sentence := "Please summarise the quarterly report, including revenue \"growth\" and risks. "
+	for i := 0; ; i++ {
+		b, err := json.Marshal(req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if len(b) >= size {
+			return b
+		}
+		role := "user"
+		if i%2 == 1 {
+			role = "assistant"
+		}
+		n := min(4, (size-len(b))/len(sentence)+1)
+		req.Messages = append(req.Messages, msg{role, fmt.Sprintf("Turn %d: %s", i, strings.Repeat(sentence, n))})
+	}
+}
+
+func BenchmarkDecodeRequest(b *testing.B) {
+	for _, size := range []int{1 << 10, 16 << 10} {
+		body := chatBody(b, size)
+		b.Run(fmt.Sprintf("openai.chat/%dKB", size>>10), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := DecodeRequest(OpenAIChat, body, Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRewrite(b *testing.B) {
+	body := chatBody(b, 16<<10)
+	d, err := DecodeRequest(OpenAIChat, body, Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reps := []pipeline.Redaction{{Span: pipeline.Span{Segment: 1, Start: 0, End: 4}, With: "[X]"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Rewrite(reps); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecompress(b *testing.B) {
+	body := chatBody(b, 16<<10)
+	for _, coding := range []string{"gzip", "deflate", "br", "zstd"} {
+		enc := compress(b, coding, body)
+		b.Run(coding, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Decompress(coding, enc, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,512 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/llm-firewall/llm-firewall/pipeline"
+)
+
+// location is where a segment's text lives in the body.
+type location struct {
+	// start and end are the byte range of the JSON string literal, quotes
+	// included; for PlainText they cover the whole body.
+	start, end int32
+	// badBytes lists, for a PlainText segment, the body offsets of invalid
+	// UTF-8 bytes that Text shows as U+FFFD, so offsets into Text can be
+	// mapped back to the body byte for byte.
+	badBytes []int32
+}
+
+// DecodeRequest finds the texts of a request body of the given API.
+func DecodeRequest(api API, body []byte, lim Limits) (*Document, error) {
+	return decode(api, body, lim, pipeline.Request)
+}
+
+// DecodeResponse finds the texts of a (non-streamed) response body.
+func DecodeResponse(api API, body []byte, lim Limits) (*Document, error) {
+	return decode(api, body, lim, pipeline.Response)
+}
+
+func decode(api API, body []byte, lim Limits, dir pipeline.Direction) (*Document, error) {
+	if lim.MaxBytes > 0 && len(body) > lim.MaxBytes {
+		return nil, fmt.Errorf("%s %s body is %d bytes, over the %d-byte limit: %w", api, dir, len(body), lim.MaxBytes, ErrTooLarge)
+	}
+	d := &Document{api: api, body: body, meta: pipeline.Meta{API: string(api), BodyBytes: len(body)}}
+	switch api {
+	case PlainText:
+		decodePlain(d, dir)
+		return d, nil
+	case GenericJSON:
+		if len(body) == 0 {
+			return d, nil // a bodyless JSON request (GET, DELETE) has nothing to scan
+		}
+		t, err := parseJSON(body, lim.MaxDepth)
+		if errors.Is(err, ErrMalformed) {
+			// Not an LLM API: the upstream decides what a broken body
+			// means, so scan it as text rather than refuse it.
+			d.api = PlainText
+			d.meta.API = string(PlainText)
+			decodePlain(d, dir)
+			return d, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		x := newExtractor(d, t, dir)
+		x.generic()
+		return d, nil
+	case OpenAIChat, OpenAIResponses, OpenAICompletions, OpenAIEmbeddings, AnthropicMessages:
+	default:
+		return nil, fmt.Errorf("codec: unknown API %q", api)
+	}
+	t, err := parseJSON(body, lim.MaxDepth)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", api, dir, err)
+	}
+	x := newExtractor(d, t, dir)
+	if t.nodes[0].kind != kindObject {
+		return nil, fmt.Errorf("decode %s %s: top level: want an object: %w", api, dir, ErrMalformed)
+	}
+	switch {
+	case api == OpenAIChat && dir == pipeline.Request:
+		err = x.openAIChatRequest()
+	case api == OpenAIChat:
+		err = x.openAIChatResponse()
+	case api == OpenAIResponses && dir == pipeline.Request:
+		err = x.openAIResponsesRequest()
+	case api == OpenAIResponses:
+		err = x.openAIResponsesResponse()
+	case api == OpenAICompletions && dir == pipeline.Request:
+		err = x.openAICompletionsRequest()
+	case api == OpenAICompletions:
+		err = x.openAIChatResponse() // choices[].text is handled there too
+	case api == OpenAIEmbeddings && dir == pipeline.Request:
+		err = x.openAIEmbeddingsRequest()
+	case api == OpenAIEmbeddings:
+		err = x.openAIEmbeddingsResponse()
+	case api == AnthropicMessages && dir == pipeline.Request:
+		err = x.anthropicRequest()
+	default:
+		err = x.anthropicResponse()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", api, dir, err)
+	}
+	x.sweep()
+	return d, nil
+}
+
+// extractor turns a tree into segments. taken marks string nodes the
+// per-API walk has already emitted or deliberately ignored; sweep scans the
+// rest so unknown fields and new API features are never skipped.
+type extractor struct {
+	d     *Document
+	t     *tree
+	dir   pipeline.Direction
+	taken []bool
+}
+
+func newExtractor(d *Document, t *tree, dir pipeline.Direction) *extractor {
+	n := t.strs
+	if d.api == GenericJSON {
+		n += t.keys
+	}
+	d.segments = make([]pipeline.Segment, 0, min(n, 1024))
+	d.locs = make([]location, 0, min(n, 1024))
+	return &extractor{d: d, t: t, dir: dir, taken: make([]bool, len(t.nodes))}
+}
+
+func (x *extractor) kind(n int32) kind { return x.t.nodes[n].kind }
+
+// shapeErr reports a wrong JSON type at a field; field is built from
+// our own key names and indexes, never from body text.
+func shapeErr(field, want string) error {
+	return fmt.Errorf("%s: want %s: %w", field, want, ErrMalformed)
+}
+
+// emit adds string node n as a segment (empty strings carry nothing to scan).
+// A literal is emitted at most once, so Rewrite never sees two segments
+// over the same bytes.
+func (x *extractor) emit(n int32, role pipeline.Role, prov pipeline.Provenance, field string) {
+	if x.taken[n] {
+		return
+	}
+	x.taken[n] = true
+	nd := &x.t.nodes[n]
+	if nd.str == "" {
+		return
+	}
+	x.d.segments = append(x.d.segments, pipeline.Segment{Text: nd.str, Role: role, Provenance: prov, Field: field})
+	x.d.locs = append(x.d.locs, location{start: nd.start, end: nd.end})
+}
+
+// text emits n when it is a string; null is an absent text; any other
+// type is a malformed body.
+func (x *extractor) text(n int32, role pipeline.Role, prov pipeline.Provenance, field string) error {
+	switch x.kind(n) {
+	case kindString:
+		x.emit(n, role, prov, field)
+	case kindNull:
+	default:
+		return shapeErr(field, "a string")
+	}
+	return nil
+}
+
+// textMembers emits every value of key in obj (all duplicates).
+func (x *extractor) textMembers(obj int32, key string, role pipeline.Role, prov pipeline.Provenance, field string) error {
+	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+		if err := x.text(v, role, prov, joinField(field, key)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// strMember returns the last string value of key (control fields) and
+// marks every occurrence as structural.
+func (x *extractor) strMember(obj int32, key string) string {
+	s := ""
+	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+		if x.kind(v) == kindString {
+			x.taken[v] = true
+			s = x.t.nodes[v].str
+		}
+	}
+	return s
+}
+
+// walkStrings calls fn for every string value under n with its path;
+// effKey is the nearest object key above the value (array elements inherit
+// their array's key), used by the sweep's denylist.
+func (x *extractor) walkStrings(n int32, path []byte, effKey string, fn func(n int32, path []byte, effKey string)) {
+	nd := &x.t.nodes[n]
+	switch nd.kind {
+	case kindString:
+		fn(n, path, effKey)
+	case kindObject:
+		i := 0
+		for c := nd.first; c >= 0; c = x.t.nodes[c].next {
+			k := x.t.nodes[c].key
+			x.walkStrings(c, appendKey(path, k, i), k, fn)
+			i++
+		}
+	case kindArray:
+		i := 0
+		for c := nd.first; c >= 0; c = x.t.nodes[c].next {
+			x.walkStrings(c, appendIndex(path, i), effKey, fn)
+			i++
+		}
+	}
+}
+
+// leaves emits every string value under n (tool-call inputs, whose schema
+// is the tool's own).
+func (x *extractor) leaves(n int32, role pipeline.Role, prov pipeline.Provenance, field string) {
+	x.walkStrings(n, pathBuf(field), "", func(s int32, path []byte, _ string) {
+		if !x.taken[s] {
+			x.emit(s, role, prov, string(path))
+		}
+	})
+}
+
+// binary handles a part that carries media (image, audio, file): its
+// base64 or URL strings are not text and are skipped, but any "text"
+// member is still scanned with the part's role.
+func (x *extractor) binary(n int32, role pipeline.Role, prov pipeline.Provenance, field string) {
+	x.walkStrings(n, pathBuf(field), "", func(s int32, path []byte, effKey string) {
+		if x.taken[s] {
+			return
+		}
+		if effKey == "text" {
+			x.emit(s, role, prov, string(path))
+			return
+		}
+		x.taken[s] = true
+	})
+}
+
+// structural lists keys whose string values are enums, identifiers or
+// options, not text for the model; the sweep skips them.
+var structural = map[string]bool{
+	"model": true, "role": true, "type": true, "id": true, "object": true,
+	"tool_choice": true, "stop": true, "user": true, "service_tier": true,
+	"reasoning_effort": true, "effort": true, "tool_call_id": true, "call_id": true,
+	"tool_use_id": true, "encoding_format": true, "finish_reason": true,
+	"stop_reason": true, "status": true, "system_fingerprint": true,
+	"media_type": true, "detail": true, "format": true,
+	"previous_response_id": true, "prompt_cache_key": true, "safety_identifier": true,
+	"truncation": true, "verbosity": true, "modalities": true, "include": true,
+	"voice": true, "created_at": true, "parallel_tool_calls": true,
+}
+
+// opaque lists keys whose values are signatures or encrypted blobs the
+// model never reads as text; they are skipped at any length.
+var opaque = map[string]bool{
+	"signature": true, "encrypted_content": true, "encrypted_index": true,
+}
+
+// maxStructural is the longest value the sweep treats as an enum or id
+// under a structural key: longer text there is scanned anyway, so a new
+// part type cannot smuggle a prompt in a field named "format" or "type".
+const maxStructural = 128
+
+// sweep scans every string the per-API walk did not take, so text in an
+// unknown field is still seen. Object keys are not scanned for LLM APIs:
+// their upstream parsers drop unknown keys.
+func (x *extractor) sweep() {
+	prov := pipeline.FromUser
+	if x.dir == pipeline.Response {
+		prov = pipeline.FromModel
+	}
+	x.walkStrings(0, make([]byte, 0, 256), "", func(s int32, path []byte, effKey string) {
+		str := x.t.nodes[s].str
+		if x.taken[s] || len(str) < 2 || opaque[effKey] || (structural[effKey] && len(str) <= maxStructural) {
+			return
+		}
+		x.emit(s, pipeline.RoleUnknown, prov, string(path))
+	})
+}
+
+// generic scans every string value and object key of a non-LLM JSON body.
+func (x *extractor) generic() {
+	prov := pipeline.FromUser
+	if x.dir == pipeline.Response {
+		prov = pipeline.FromModel
+	}
+	x.genericNode(0, make([]byte, 0, 256), prov)
+}
+
+func (x *extractor) genericNode(n int32, path []byte, prov pipeline.Provenance) {
+	nd := &x.t.nodes[n]
+	switch nd.kind {
+	case kindString:
+		if len(nd.str) >= 2 {
+			field := string(path)
+			if field == "" {
+				field = "$" // the body is a bare string
+			}
+			x.emit(n, pipeline.RoleUnknown, prov, field)
+		}
+	case kindObject:
+		i := 0
+		for c := nd.first; c >= 0; c = x.t.nodes[c].next {
+			cn := &x.t.nodes[c]
+			p := appendKey(path, cn.key, i)
+			if len(cn.key) >= 2 {
+				x.d.segments = append(x.d.segments, pipeline.Segment{Text: cn.key, Role: pipeline.RoleUnknown, Provenance: prov, Field: string(p) + "{key}"})
+				x.d.locs = append(x.d.locs, location{start: cn.keyStart, end: cn.keyEnd})
+			}
+			x.genericNode(c, p, prov)
+			i++
+		}
+	case kindArray:
+		i := 0
+		for c := nd.first; c >= 0; c = x.t.nodes[c].next {
+			x.genericNode(c, appendIndex(path, i), prov)
+			i++
+		}
+	}
+}
+
+// appendKey extends a Field path. Keys that are not plain identifiers are
+// written by position ([#3]) so a Field, which lands in audit records,
+// never carries body text.
+//
+// Both append in place: siblings reuse the parent's buffer beyond its
+// length, and emitted fields are copied out with string(path).
+func appendKey(out []byte, key string, pos int) []byte {
+	if safeKey(key) {
+		if len(out) > 0 {
+			out = append(out, '.')
+		}
+		return append(out, key...)
+	}
+	out = append(out, "[#"...)
+	out = strconv.AppendInt(out, int64(pos), 10)
+	return append(out, ']')
+}
+
+func appendIndex(out []byte, i int) []byte {
+	out = append(out, '[')
+	out = strconv.AppendInt(out, int64(i), 10)
+	return append(out, ']')
+}
+
+func safeKey(k string) bool {
+	if k == "" || len(k) > 64 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func joinField(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
+
+// commonMeta reads the control fields every LLM API shares. The model is
+// the last occurrence (what last-wins parsers use). Stream is true when any
+// occurrence is true and the token request is the largest occurrence: a
+// duplicate key must not let a body dodge a limit or the stream handling.
+func (x *extractor) commonMeta() {
+	m := &x.d.meta
+	m.Model = x.strMember(0, "model")
+	for v := x.t.member(0, "stream", -1); v >= 0; v = x.t.member(0, "stream", v) {
+		if x.kind(v) == kindBool && x.t.raw(v) == "true" {
+			m.Stream = true
+		}
+	}
+	for _, k := range [...]string{"max_tokens", "max_completion_tokens", "max_output_tokens"} {
+		for v := x.t.member(0, k, -1); v >= 0; v = x.t.member(0, k, v) {
+			if x.kind(v) == kindNumber {
+				m.RequestedTokens = max(m.RequestedTokens, tokenCount(x.t.raw(v)))
+			}
+		}
+	}
+}
+
+// tokenCount reads a JSON number as a non-negative token count, clamping
+// fractions and huge values instead of failing.
+func tokenCount(raw string) int {
+	if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
+		return int(max(0, min(n, math.MaxInt32)))
+	}
+	f, err := strconv.ParseFloat(raw, 64)
+	if err != nil || f <= 0 || math.IsNaN(f) {
+		return 0
+	}
+	return int(min(f, math.MaxInt32))
+}
+
+// roleInfo is a role with the provenance it implies and its trust rank.
+type roleInfo struct {
+	role pipeline.Role
+	prov pipeline.Provenance
+	rank int // higher is more trusted
+}
+
+func roleOf(s string) roleInfo {
+	switch s {
+	case "system", "developer":
+		return roleInfo{pipeline.RoleSystem, pipeline.FromSystem, 4}
+	case "assistant", "model":
+		return roleInfo{pipeline.RoleAssistant, pipeline.FromModel, 3}
+	case "user":
+		return roleInfo{pipeline.RoleUser, pipeline.FromUser, 1}
+	case "tool", "function":
+		return roleInfo{pipeline.RoleTool, pipeline.FromTool, 0}
+	}
+	return roleInfo{pipeline.RoleUnknown, pipeline.FromUser, 2}
+}
+
+// messageRole reads a message's role. With duplicate "role" keys the least
+// trusted value wins, whatever the order: first-wins and last-wins parsers
+// disagree, and a repeated role must never turn user or tool text into
+// system text in our scan while the model sees it as user text. (For other
+// control fields the last occurrence is used.)
+func (x *extractor) messageRole(msg int32, field string) (roleInfo, error) {
+	best := roleInfo{pipeline.RoleUnknown, pipeline.FromUser, 2}
+	found := false
+	for v := x.t.member(msg, "role", -1); v >= 0; v = x.t.member(msg, "role", v) {
+		if x.kind(v) != kindString {
+			return best, shapeErr(field+".role", "a string")
+		}
+		x.taken[v] = true
+		r := roleOf(x.t.nodes[v].str)
+		if !found || r.rank < best.rank {
+			best, found = r, true
+		}
+	}
+	return best, nil
+}
+
+// arrayMembers calls fn for every element of every value of key, after
+// checking each is an array (null counts as absent).
+func (x *extractor) arrayMembers(obj int32, key, field string, fn func(i int, el int32, field string) error) (int, error) {
+	count := 0
+	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+		switch x.kind(v) {
+		case kindNull:
+			continue
+		case kindArray:
+		default:
+			return 0, shapeErr(field, "an array")
+		}
+		count = max(count, int(x.t.nodes[v].count))
+		for i, el := 0, x.t.nodes[v].first; el >= 0; i, el = i+1, x.t.nodes[el].next {
+			if err := fn(i, el, idx(field, i)); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return count, nil
+}
+
+// objectMembers calls fn for every value of key that is an object.
+func (x *extractor) objectMembers(obj int32, key, field string, fn func(o int32, field string) error) error {
+	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+		switch x.kind(v) {
+		case kindNull:
+		case kindObject:
+			if err := fn(v, field); err != nil {
+				return err
+			}
+		default:
+			return shapeErr(field, "an object")
+		}
+	}
+	return nil
+}
+
+// toolDescriptions scans the descriptions of declared tools (OpenAI
+// tools[].function, Responses and Anthropic flat tools): they are
+// instructions to the model.
+func (x *extractor) toolDescriptions() error {
+	_, err := x.arrayMembers(0, "tools", "tools", func(_ int, tool int32, field string) error {
+		if x.kind(tool) != kindObject {
+			return nil // left to the sweep
+		}
+		x.toolDecl(tool, field)
+		return x.objectMembers(tool, "function", field+".function", func(fn int32, f string) error {
+			x.toolDecl(fn, f)
+			return nil
+		})
+	})
+	return err
+}
+
+func (x *extractor) toolDecl(tool int32, field string) {
+	for v := x.t.member(tool, "description", -1); v >= 0; v = x.t.member(tool, "description", v) {
+		if x.kind(v) == kindString {
+			x.emit(v, pipeline.RoleSystem, pipeline.FromSystem, field+".description")
+		}
+	}
+	for _, k := range [...]string{"parameters", "input_schema"} {
+		for v := x.t.member(tool, k, -1); v >= 0; v = x.t.member(tool, k, v) {
+			x.walkStrings(v, pathBuf(field+"."+k), "", func(s int32, path []byte, effKey string) {
+				if effKey == "description" && !x.taken[s] {
+					x.emit(s, pipeline.RoleSystem, pipeline.FromSystem, string(path))
+				}
+			})
+		}
+	}
+}
+
+// pathBuf starts a path buffer with room to grow in place.
+func pathBuf(field string) []byte {
+	return append(make([]byte, 0, len(field)+128), field...)
+}

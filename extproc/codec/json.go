@@ -1,0 +1,477 @@
+package codec
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"unicode/utf8"
+)
+
+// kind is the JSON type of a node.
+type kind uint8
+
+const (
+	kindNull kind = iota
+	kindBool
+	kindNumber
+	kindString
+	kindObject
+	kindArray
+)
+
+// node is one JSON value. The tree is a flat slice in document order so a
+// body costs one growing allocation instead of one interface per value, and
+// objects keep every member in order, duplicate keys included: the scan must
+// see what any upstream parser (first-wins or last-wins) could see.
+type node struct {
+	kind kind
+	// start and end are the value's byte range in the body; for strings
+	// they include the quotes, so a redaction can splice a whole literal.
+	start, end int32
+	// keyStart and keyEnd locate the member's key literal when the parent
+	// is an object; keyStart is -1 for array elements and the root.
+	keyStart, keyEnd int32
+	key              string // decoded key
+	str              string // decoded string value (kindString)
+	// keyRef and strRef are 1 + the index in parser.refs of a decoded
+	// escaped key or string, fixed up into key/str when parsing ends.
+	keyRef, strRef int32
+	first, next    int32 // first child and next sibling; -1 for none
+	count          int32 // number of children
+}
+
+// tree is a parsed JSON body.
+type tree struct {
+	body  []byte
+	src   string // one copy of body so unescaped strings are substrings, not allocations
+	nodes []node
+	strs  int // string values: an upper bound on segments of an LLM body
+	keys  int // object keys (GenericJSON scans them too)
+}
+
+// parser is an iterative (no recursion, so no stack growth on deep input)
+// strict RFC 8259 parser.
+type parser struct {
+	b        []byte
+	s        string
+	i        int
+	nodes    []node
+	maxDepth int
+	// arena holds the decoded text of every string with escapes; it becomes
+	// one string at the end, so escaped strings cost no allocation each.
+	arena []byte
+	refs  [][2]int32 // arena ranges
+	strs  int        // string values seen, to size the segment slices
+	keys  int        // object keys seen
+}
+
+func malformedAt(off int, what string) error {
+	return fmt.Errorf("invalid JSON at byte %d: %s: %w", off, what, ErrMalformed)
+}
+
+// parseJSON builds the tree of body. maxDepth bounds nesting of arrays and
+// objects (the root container is depth 1).
+func parseJSON(body []byte, maxDepth int) (*tree, error) {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	if len(body) > math.MaxInt32 {
+		return nil, fmt.Errorf("body of %d bytes cannot be indexed: %w", len(body), ErrTooLarge)
+	}
+	// Checking UTF-8 once up front is faster than per string and also
+	// covers bytes outside strings, which the grammar then rejects anyway.
+	if !utf8.Valid(body) {
+		return nil, malformedAt(firstInvalidUTF8(body), "invalid UTF-8")
+	}
+	src := string(body)
+	p := &parser{b: body, s: src, maxDepth: maxDepth}
+	// Every value but the first in a container follows a comma, so this
+	// bounds the node count (bytes inside strings only loosen it) and
+	// saves regrowing a slice of fat nodes.
+	p.nodes = make([]node, 0, bytes.Count(body, []byte{','})+bytes.Count(body, []byte{'['})+bytes.Count(body, []byte{'{'})+1)
+	if err := p.run(); err != nil {
+		return nil, err
+	}
+	if len(p.refs) > 0 {
+		arena := string(p.arena)
+		for i := range p.nodes {
+			n := &p.nodes[i]
+			if n.keyRef > 0 {
+				r := p.refs[n.keyRef-1]
+				n.key = arena[r[0]:r[1]]
+			}
+			if n.strRef > 0 {
+				r := p.refs[n.strRef-1]
+				n.str = arena[r[0]:r[1]]
+			}
+		}
+	}
+	return &tree{body: body, src: src, nodes: p.nodes, strs: p.strs, keys: p.keys}, nil
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func (p *parser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// frame is an open container on the parser's explicit stack.
+type frame struct {
+	idx  int32 // container node
+	last int32 // last child linked so far; -1 for none
+}
+
+func (p *parser) run() error {
+	stack := make([]frame, 0, 16)
+	keyStart, keyEnd, keyRef := int32(-1), int32(-1), int32(0)
+	key := ""
+	for {
+		// Parse one value at p.i.
+		p.ws()
+		if p.i >= len(p.b) {
+			return malformedAt(p.i, "unexpected end of input")
+		}
+		idx := int32(len(p.nodes))
+		n := node{start: int32(p.i), keyStart: keyStart, keyEnd: keyEnd, key: key, keyRef: keyRef, first: -1, next: -1}
+		keyStart, keyEnd, key, keyRef = -1, -1, "", 0
+		opened := false
+		switch c := p.b[p.i]; {
+		case c == '{':
+			n.kind = kindObject
+			p.i++
+			opened = true
+		case c == '[':
+			n.kind = kindArray
+			p.i++
+			opened = true
+		case c == '"':
+			s, ref, err := p.str()
+			if err != nil {
+				return err
+			}
+			n.kind, n.str, n.strRef = kindString, s, ref
+			p.strs++
+		case c == 't':
+			if err := p.lit("true"); err != nil {
+				return err
+			}
+			n.kind = kindBool
+		case c == 'f':
+			if err := p.lit("false"); err != nil {
+				return err
+			}
+			n.kind = kindBool
+		case c == 'n':
+			if err := p.lit("null"); err != nil {
+				return err
+			}
+			n.kind = kindNull
+		case c == '-' || (c >= '0' && c <= '9'):
+			if err := p.num(); err != nil {
+				return err
+			}
+			n.kind = kindNumber
+		default:
+			return malformedAt(p.i, "unexpected character where a value should be")
+		}
+		n.end = int32(p.i)
+		p.nodes = append(p.nodes, n)
+		if len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.last < 0 {
+				p.nodes[top.idx].first = idx
+			} else {
+				p.nodes[top.last].next = idx
+			}
+			top.last = idx
+			p.nodes[top.idx].count++
+		}
+		if opened {
+			if len(stack)+1 > p.maxDepth {
+				return malformedAt(int(n.start), fmt.Sprintf("nesting deeper than %d", p.maxDepth))
+			}
+			stack = append(stack, frame{idx: idx, last: -1})
+			p.ws()
+			closer := byte(']')
+			if n.kind == kindObject {
+				closer = '}'
+			}
+			if p.i < len(p.b) && p.b[p.i] == closer {
+				p.i++
+				p.nodes[idx].end = int32(p.i)
+				stack = stack[:len(stack)-1]
+			} else {
+				if n.kind == kindObject {
+					var err error
+					if keyStart, keyEnd, key, keyRef, err = p.member(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+		}
+		// A value is complete: close containers or move to the next element.
+		for {
+			if len(stack) == 0 {
+				p.ws()
+				if p.i != len(p.b) {
+					return malformedAt(p.i, "data after the top-level value")
+				}
+				return nil
+			}
+			top := stack[len(stack)-1]
+			p.ws()
+			if p.i >= len(p.b) {
+				return malformedAt(p.i, "unexpected end of input")
+			}
+			c := p.b[p.i]
+			isObj := p.nodes[top.idx].kind == kindObject
+			if c == ',' {
+				p.i++
+				if isObj {
+					var err error
+					if keyStart, keyEnd, key, keyRef, err = p.member(); err != nil {
+						return err
+					}
+				}
+				break
+			}
+			if (isObj && c == '}') || (!isObj && c == ']') {
+				p.i++
+				p.nodes[top.idx].end = int32(p.i)
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			return malformedAt(p.i, "expected ',' or a closing bracket")
+		}
+	}
+}
+
+// member reads `"key" :` and leaves p.i at the value.
+func (p *parser) member() (start, end int32, key string, ref int32, err error) {
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return 0, 0, "", 0, malformedAt(p.i, "expected an object key")
+	}
+	start = int32(p.i)
+	if key, ref, err = p.str(); err != nil {
+		return 0, 0, "", 0, err
+	}
+	end = int32(p.i)
+	p.keys++
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != ':' {
+		return 0, 0, "", 0, malformedAt(p.i, "expected ':' after an object key")
+	}
+	p.i++
+	return start, end, key, ref, nil
+}
+
+func (p *parser) lit(want string) error {
+	if len(p.b)-p.i < len(want) || p.s[p.i:p.i+len(want)] != want {
+		return malformedAt(p.i, "invalid literal")
+	}
+	p.i += len(want)
+	return nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// num accepts exactly the RFC 8259 number grammar.
+func (p *parser) num() error {
+	start := p.i
+	b := p.b
+	if b[p.i] == '-' {
+		p.i++
+	}
+	switch {
+	case p.i < len(b) && b[p.i] == '0':
+		p.i++
+	case p.i < len(b) && b[p.i] >= '1' && b[p.i] <= '9':
+		for p.i < len(b) && isDigit(b[p.i]) {
+			p.i++
+		}
+	default:
+		return malformedAt(start, "invalid number")
+	}
+	if p.i < len(b) && b[p.i] == '.' {
+		p.i++
+		if p.i >= len(b) || !isDigit(b[p.i]) {
+			return malformedAt(start, "invalid number")
+		}
+		for p.i < len(b) && isDigit(b[p.i]) {
+			p.i++
+		}
+	}
+	if p.i < len(b) && (b[p.i] == 'e' || b[p.i] == 'E') {
+		p.i++
+		if p.i < len(b) && (b[p.i] == '+' || b[p.i] == '-') {
+			p.i++
+		}
+		if p.i >= len(b) || !isDigit(b[p.i]) {
+			return malformedAt(start, "invalid number")
+		}
+		for p.i < len(b) && isDigit(b[p.i]) {
+			p.i++
+		}
+	}
+	return nil
+}
+
+// str reads a string literal at p.i (the opening quote) and returns its
+// decoded value. Strings without escapes are substrings of p.s (no copy);
+// escaped ones are decoded into the arena and returned as a ref (1 +
+// index in p.refs) to fix up once parsing ends.
+func (p *parser) str() (string, int32, error) {
+	b := p.b
+	start := p.i
+	i := start + 1
+	for i < len(b) {
+		c := b[i]
+		if c == '"' {
+			p.i = i + 1
+			return p.s[start+1 : i], 0, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", 0, malformedAt(i, "control character in string")
+		}
+		i++
+	}
+	if i >= len(b) {
+		return "", 0, malformedAt(start, "unterminated string")
+	}
+	if p.arena == nil {
+		// Decoded text is never longer than its literal.
+		p.arena = make([]byte, 0, len(b)-start)
+	}
+	arenaStart := len(p.arena)
+	buf := append(p.arena, b[start+1:i]...)
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			p.i = i + 1
+			p.arena = buf
+			p.refs = append(p.refs, [2]int32{int32(arenaStart), int32(len(buf))})
+			return "", int32(len(p.refs)), nil
+		case c < 0x20:
+			return "", 0, malformedAt(i, "control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		// Escape sequence.
+		if i+1 >= len(b) {
+			return "", 0, malformedAt(i, "unterminated escape")
+		}
+		esc := b[i+1]
+		switch esc {
+		case '"', '\\', '/':
+			buf = append(buf, esc)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := hex4(b, i+2)
+			if !ok {
+				return "", 0, malformedAt(i, "invalid \\u escape")
+			}
+			width := 6
+			switch {
+			case r >= 0xD800 && r <= 0xDBFF:
+				// A high surrogate must be followed by an escaped low one;
+				// anything else is text no two parsers agree on.
+				if i+12 > len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
+					return "", 0, malformedAt(i, "lone surrogate escape")
+				}
+				lo, ok := hex4(b, i+8)
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return "", 0, malformedAt(i, "lone surrogate escape")
+				}
+				r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
+				width = 12
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return "", 0, malformedAt(i, "lone surrogate escape")
+			}
+			buf = utf8.AppendRune(buf, r)
+			i += width
+			continue
+		default:
+			return "", 0, malformedAt(i, "invalid escape")
+		}
+		i += 2
+	}
+	return "", 0, malformedAt(start, "unterminated string")
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// member returns the next value of key in obj after the child after (-1
+// to start), or -1. Callers loop over every duplicate so no text hides
+// behind a repeated key.
+func (t *tree) member(obj int32, key string, after int32) int32 {
+	var c int32
+	if after < 0 {
+		if obj < 0 || t.nodes[obj].kind != kindObject {
+			return -1
+		}
+		c = t.nodes[obj].first
+	} else {
+		c = t.nodes[after].next
+	}
+	for ; c >= 0; c = t.nodes[c].next {
+		if t.nodes[c].key == key {
+			return c
+		}
+	}
+	return -1
+}
+
+// raw returns the bytes of node n as written in the body.
+func (t *tree) raw(n int32) string { return t.src[t.nodes[n].start:t.nodes[n].end] }

@@ -1,0 +1,301 @@
+package codec
+
+import (
+	"github.com/llm-firewall/llm-firewall/pipeline"
+)
+
+// binaryPartTypes are content parts that carry media rather than text.
+var binaryPartTypes = map[string]bool{
+	"image_url": true, "input_audio": true, "file": true, "input_image": true,
+	"input_file": true, "image": true, "audio": true, "redacted_thinking": true,
+}
+
+// openAIChatRequest walks POST /v1/chat/completions.
+func (x *extractor) openAIChatRequest() error {
+	x.commonMeta()
+	n, err := x.arrayMembers(0, "messages", "messages", x.chatMessage)
+	if err != nil {
+		return err
+	}
+	x.d.meta.Messages = n
+	return x.toolDescriptions()
+}
+
+func (x *extractor) chatMessage(_ int, m int32, field string) error {
+	if x.kind(m) != kindObject {
+		return shapeErr(field, "an object")
+	}
+	r, err := x.messageRole(m, field)
+	if err != nil {
+		return err
+	}
+	return x.chatMessageBody(m, field, r.role, r.prov)
+}
+
+// chatMessageBody scans a chat message (request) or choice message/delta
+// (response): content, refusal and tool calls.
+func (x *extractor) chatMessageBody(m int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
+	for c := x.t.member(m, "content", -1); c >= 0; c = x.t.member(m, "content", c) {
+		if err := x.chatContent(c, field+".content", role, prov); err != nil {
+			return err
+		}
+	}
+	if err := x.textMembers(m, "refusal", role, prov, field); err != nil {
+		return err
+	}
+	// Checked before building paths and closures: most messages have
+	// neither, and this is the per-message hot path.
+	if x.t.member(m, "tool_calls", -1) < 0 && x.t.member(m, "function_call", -1) < 0 {
+		return nil
+	}
+	if _, err := x.arrayMembers(m, "tool_calls", field+".tool_calls", func(_ int, tc int32, f string) error {
+		if x.kind(tc) != kindObject {
+			return shapeErr(f, "an object")
+		}
+		return x.objectMembers(tc, "function", f+".function", func(fn int32, ff string) error {
+			return x.functionCall(fn, ff, role, prov)
+		})
+	}); err != nil {
+		return err
+	}
+	// Deprecated single function_call on assistant messages.
+	return x.objectMembers(m, "function_call", field+".function_call", func(fn int32, ff string) error {
+		return x.functionCall(fn, ff, role, prov)
+	})
+}
+
+// functionCall scans a call's name and arguments. Arguments are a JSON
+// document inside a string; the string is scanned as written, which still
+// shows the model-produced text to detectors.
+func (x *extractor) functionCall(fn int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
+	if err := x.textMembers(fn, "arguments", role, prov, field); err != nil {
+		return err
+	}
+	return x.textMembers(fn, "name", role, prov, field)
+}
+
+// chatContent scans content that is a string, null or an array of parts.
+func (x *extractor) chatContent(c int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
+	switch x.kind(c) {
+	case kindString:
+		x.emit(c, role, prov, field)
+	case kindNull:
+	case kindArray:
+		for i, part := 0, x.t.nodes[c].first; part >= 0; i, part = i+1, x.t.nodes[part].next {
+			if err := x.contentPart(part, idx(field, i), role, prov); err != nil {
+				return err
+			}
+		}
+	default:
+		return shapeErr(field, "a string, an array or null")
+	}
+	return nil
+}
+
+// contentPart scans one typed part of OpenAI content (chat or Responses).
+func (x *extractor) contentPart(part int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
+	switch x.kind(part) {
+	case kindObject:
+	case kindString:
+		// Some OpenAI-compatible servers accept bare strings as parts.
+		x.emit(part, role, prov, field)
+		return nil
+	default:
+		return shapeErr(field, "an object")
+	}
+	typ := x.strMember(part, "type")
+	if binaryPartTypes[typ] {
+		x.binary(part, role, prov, field)
+		return nil
+	}
+	// "text" is scanned whatever the declared type, so a part cannot hide
+	// its text behind an odd or duplicated type.
+	if err := x.textMembers(part, "text", role, prov, field); err != nil {
+		return err
+	}
+	return x.textMembers(part, "refusal", role, prov, field)
+}
+
+// openAIChatResponse walks a chat completion or chunk, and a legacy
+// completion (choices[].text).
+func (x *extractor) openAIChatResponse() error {
+	x.commonMeta()
+	role, prov := pipeline.RoleAssistant, pipeline.FromModel
+	n, err := x.arrayMembers(0, "choices", "choices", func(_ int, ch int32, field string) error {
+		if x.kind(ch) != kindObject {
+			return shapeErr(field, "an object")
+		}
+		x.ignore(ch, "logprobs") // token-by-token copies of the text already scanned
+		if err := x.textMembers(ch, "text", role, prov, field); err != nil {
+			return err
+		}
+		for _, k := range [...]string{"message", "delta"} {
+			if err := x.objectMembers(ch, k, field+"."+k, func(m int32, f string) error {
+				x.strMember(m, "role")
+				return x.chatMessageBody(m, f, role, prov)
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	x.d.meta.Messages = n
+	return err
+}
+
+// ignore marks every string under obj's key as not text.
+func (x *extractor) ignore(obj int32, key string) {
+	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+		x.walkStrings(v, pathBuf(""), "", func(s int32, _ []byte, _ string) { x.taken[s] = true })
+	}
+}
+
+// openAIResponsesRequest walks POST /v1/responses.
+func (x *extractor) openAIResponsesRequest() error {
+	x.commonMeta()
+	if err := x.textMembers(0, "instructions", pipeline.RoleSystem, pipeline.FromSystem, ""); err != nil {
+		return err
+	}
+	for in := x.t.member(0, "input", -1); in >= 0; in = x.t.member(0, "input", in) {
+		switch x.kind(in) {
+		case kindString:
+			x.emit(in, pipeline.RoleUser, pipeline.FromUser, "input")
+			x.d.meta.Messages = max(x.d.meta.Messages, 1)
+		case kindNull:
+		case kindArray:
+			x.d.meta.Messages = max(x.d.meta.Messages, int(x.t.nodes[in].count))
+			for i, item := 0, x.t.nodes[in].first; item >= 0; i, item = i+1, x.t.nodes[item].next {
+				if err := x.responsesItem(item, idx("input", i)); err != nil {
+					return err
+				}
+			}
+		default:
+			return shapeErr("input", "a string or an array")
+		}
+	}
+	return x.toolDescriptions()
+}
+
+// responsesItem scans one Responses API item (input or output).
+func (x *extractor) responsesItem(item int32, field string) error {
+	if x.kind(item) != kindObject {
+		return shapeErr(field, "an object")
+	}
+	typ := x.strMember(item, "type")
+	model := pipeline.FromModel
+	switch typ {
+	case "function_call", "custom_tool_call":
+		if err := x.textMembers(item, "arguments", pipeline.RoleAssistant, model, field); err != nil {
+			return err
+		}
+		if err := x.textMembers(item, "input", pipeline.RoleAssistant, model, field); err != nil {
+			return err
+		}
+		return x.textMembers(item, "name", pipeline.RoleAssistant, model, field)
+	case "function_call_output", "custom_tool_call_output", "computer_call_output", "mcp_call_output":
+		for out := x.t.member(item, "output", -1); out >= 0; out = x.t.member(item, "output", out) {
+			if err := x.chatContent(out, field+".output", pipeline.RoleTool, pipeline.FromTool); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "reasoning":
+		_, err := x.arrayMembers(item, "summary", field+".summary", func(_ int, s int32, f string) error {
+			return x.contentPart(s, f, pipeline.RoleAssistant, model)
+		})
+		if err != nil {
+			return err
+		}
+		x.ignore(item, "encrypted_content")
+		return nil
+	case "message", "":
+		// An item without a type is an easy message ({role, content}).
+		r, err := x.messageRole(item, field)
+		if err != nil {
+			return err
+		}
+		if x.dir == pipeline.Response {
+			r = roleOf("assistant")
+		}
+		for c := x.t.member(item, "content", -1); c >= 0; c = x.t.member(item, "content", c) {
+			if err := x.chatContent(c, field+".content", r.role, r.prov); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return nil // other item types (tool calls of hosted tools...) go to the sweep
+}
+
+// openAIResponsesResponse walks a Responses API response object.
+func (x *extractor) openAIResponsesResponse() error {
+	x.commonMeta()
+	if err := x.textMembers(0, "instructions", pipeline.RoleSystem, pipeline.FromSystem, ""); err != nil {
+		return err
+	}
+	n, err := x.arrayMembers(0, "output", "output", func(_ int, item int32, field string) error {
+		return x.responsesItem(item, field)
+	})
+	x.d.meta.Messages = n
+	return err
+}
+
+// openAICompletionsRequest walks the legacy POST /v1/completions.
+func (x *extractor) openAICompletionsRequest() error {
+	x.commonMeta()
+	n, err := x.promptList(0, "prompt", pipeline.RoleUser, pipeline.FromUser)
+	if err != nil {
+		return err
+	}
+	x.d.meta.Messages = n
+	return x.textMembers(0, "suffix", pipeline.RoleUser, pipeline.FromUser, "")
+}
+
+// promptList scans a string or an array of strings; token arrays (numbers
+// or arrays of numbers) carry no text we can read.
+func (x *extractor) promptList(obj int32, key string, role pipeline.Role, prov pipeline.Provenance) (int, error) {
+	count := 0
+	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+		switch x.kind(v) {
+		case kindString:
+			x.emit(v, role, prov, key)
+			count = max(count, 1)
+		case kindNull:
+		case kindArray:
+			count = max(count, int(x.t.nodes[v].count))
+			for i, el := 0, x.t.nodes[v].first; el >= 0; i, el = i+1, x.t.nodes[el].next {
+				switch x.kind(el) {
+				case kindString:
+					x.emit(el, role, prov, idx(key, i))
+				case kindNumber, kindArray:
+					// token ids
+				default:
+					return 0, shapeErr(idx(key, i), "a string or tokens")
+				}
+			}
+		default:
+			return 0, shapeErr(key, "a string or an array")
+		}
+	}
+	return count, nil
+}
+
+// openAIEmbeddingsRequest walks POST /v1/embeddings: inputs are documents
+// on their way into an index, where a poisoned one would later be retrieved.
+func (x *extractor) openAIEmbeddingsRequest() error {
+	x.commonMeta()
+	n, err := x.promptList(0, "input", pipeline.RoleUser, pipeline.FromDocument)
+	x.d.meta.Messages = n
+	return err
+}
+
+// openAIEmbeddingsResponse has no text; base64 embeddings are skipped.
+func (x *extractor) openAIEmbeddingsResponse() error {
+	x.commonMeta()
+	n, err := x.arrayMembers(0, "data", "data", func(_ int, el int32, _ string) error {
+		x.ignore(el, "embedding")
+		return nil
+	})
+	x.d.meta.Messages = n
+	return err
+}

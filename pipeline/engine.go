@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -281,7 +282,8 @@ func cacheKey(p *Policy, in *Input) [32]byte {
 	str := func(s string) {
 		binary.LittleEndian.PutUint64(buf[:], uint64(len(s)))
 		h.Write(buf[:])
-		h.Write([]byte(s))
+		// No copy of the text: sha256 reads the bytes and keeps none.
+		h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 	}
 	num := func(n int) {
 		binary.LittleEndian.PutUint64(buf[:], uint64(n))

@@ -86,6 +86,9 @@ func TestAllowedTransaction(t *testing.T) {
 	if common(t, r).GetBodyMutation() != nil {
 		t.Fatal("an allowed response must not be mutated")
 	}
+	if got := r.GetDynamicMetadata().GetFields()[extproc.MetadataNS].GetStructValue().GetFields()["decision_id"].GetStringValue(); got != id {
+		t.Fatalf("response decision %q, want the transaction's one ID %q", got, id)
+	}
 	e.close()
 	waitFor(t, func() bool { return testutil.ToFloat64(metric(t, h, "llmfw_streams_in_flight")) == 0 })
 }

@@ -52,6 +52,7 @@ type transaction struct {
 	s     *Server
 	ctx   context.Context
 	start time.Time
+	id    string // the decision ID of this transaction, stamped on every verdict
 
 	policy      *pipeline.Policy
 	api         codec.API
@@ -69,7 +70,7 @@ type transaction struct {
 }
 
 func newTransaction(s *Server, ctx context.Context) *transaction {
-	tx := &transaction{s: s, ctx: ctx, start: time.Now()}
+	tx := &transaction{s: s, ctx: ctx, start: time.Now(), id: pipeline.NewDecisionID()}
 	tx.req.dir, tx.resp.dir = pipeline.Request, pipeline.Response
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get(HeaderPolicy); len(v) > 0 {
@@ -379,6 +380,7 @@ func (tx *transaction) body(d *direction, ph phase, b *extprocv3.HttpBody) *extp
 	ctx, cancel := tx.s.budgetCtx(tx.ctx)
 	defer cancel()
 	v, doc, decoded := tx.evaluate(ctx, d, raw)
+	v.DecisionID = tx.id
 	d.verdict = &v
 	if v.Action != pipeline.Block {
 		tx.audit(d.dir, &v) // refuse audits blocks itself
@@ -532,6 +534,7 @@ func (tx *transaction) tooLarge(d *direction, n int) pipeline.Verdict {
 
 // refuse ends the transaction with a local reply, and records it.
 func (tx *transaction) refuse(d *direction, v *pipeline.Verdict) *extprocv3.ProcessingResponse {
+	v.DecisionID = tx.id
 	d.verdict = v
 	tx.outcome = "blocked"
 	if v.Cause != pipeline.CauseNone {

@@ -50,7 +50,9 @@ func NewEngine(opts ...EngineOption) *Engine {
 	return e
 }
 
-// NewDecisionID returns a time-ordered unique ID (UUIDv7) for a decision.
+// NewDecisionID returns a time-ordered unique ID (UUIDv7). The caller owns
+// decision identity: a transaction makes one and stamps it on every verdict
+// of both directions, so access logs and audit records join on one ID.
 func NewDecisionID() string {
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -75,7 +77,6 @@ func (e *Engine) CheckBodySize(p *Policy, dir Direction, n int) (v Verdict, ok b
 		return Verdict{}, true
 	}
 	v = e.decide(p, findings)
-	v.DecisionID = NewDecisionID()
 	e.finish(p, dir, &v)
 	return v, v.Action != Block
 }
@@ -85,7 +86,6 @@ func (e *Engine) CheckBodySize(p *Policy, dir Direction, n int) (v Verdict, ok b
 func (e *Engine) FailClosed(p *Policy, dir Direction, cause Cause, status int, reason string) Verdict {
 	v := Verdict{
 		Action: Block, WouldBe: Block, Status: status, Reason: reason, Cause: cause,
-		DecisionID: NewDecisionID(),
 	}
 	if p != nil {
 		v.Policy, v.PolicyVersion = p.Name, p.Version
@@ -101,7 +101,8 @@ func (e *Engine) FailClosed(p *Policy, dir Direction, cause Cause, status int, r
 	return v
 }
 
-// Evaluate runs the policy's detectors over in and returns the verdict. It
+// Evaluate runs the policy's detectors over in and returns the verdict
+// (without a DecisionID: the caller stamps its own). It
 // never returns an allow for an input it could not fully scan: a passed
 // deadline, a detector error or panic becomes a fail-closed block.
 func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
@@ -109,7 +110,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 	defer func() { e.metrics.evaluated(in.Direction, time.Since(start)) }()
 
 	if p.Mode == Off {
-		v := Verdict{Policy: p.Name, PolicyVersion: p.Version, DecisionID: NewDecisionID()}
+		v := Verdict{Policy: p.Name, PolicyVersion: p.Version}
 		e.metrics.decision(in.Direction, &v)
 		return v
 	}
@@ -123,7 +124,6 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 		if findings, ok := e.cacheGet(key); ok {
 			v := e.decide(p, findings)
 			v.Cached = true
-			v.DecisionID = NewDecisionID()
 			e.finish(p, in.Direction, &v)
 			return v
 		}
@@ -141,7 +141,6 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 		return e.FailClosed(p, in.Direction, res.cause, status, string(res.cause))
 	}
 	v := e.decide(p, res.findings)
-	v.DecisionID = NewDecisionID()
 	if e.cache != nil {
 		e.cacheSet(key, res.findings)
 	}

@@ -175,7 +175,7 @@ type Verdict struct {
 
 	Policy        string
 	PolicyVersion string
-	DecisionID    string
+	DecisionID    string // stamped by the caller (one per transaction)
 	Cached        bool
 }
 

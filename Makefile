@@ -26,7 +26,7 @@ unit:
 
 e2e:
 	$(GO) vet -tags e2e ./e2e/...
-	$(GO) test -race -count=1 -tags e2e ./e2e/...
+	$(GO) test -race -count=1 -tags e2e ./e2e
 
 # Benchmarks with allocations; compare two runs with
 #   go run $(BENCHSTAT) old.txt new.txt

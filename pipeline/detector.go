@@ -18,6 +18,14 @@ type Detector interface {
 	Detect(ctx context.Context, in *Input) ([]Finding, error)
 }
 
+// Isolated is implemented by detectors that may block on something outside
+// this process's control (a WASM module, a model server). They run on their
+// own goroutine so that the budget holds even if they ignore ctx; all other
+// detectors run inline and must return promptly (check ctx in long loops).
+type Isolated interface {
+	Isolated() bool
+}
+
 // BodySizeChecker is implemented by detectors that bound the raw body size;
 // the transport calls it before decoding, so an oversize body is refused
 // without being parsed.

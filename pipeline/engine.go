@@ -160,40 +160,70 @@ type detectResult struct {
 	cause    Cause
 }
 
-// runDetectors runs the detectors on their own goroutine so that the budget
-// holds even when a detector ignores ctx: the verdict is returned at the
-// deadline and the late result is dropped.
-func (e *Engine) runDetectors(ctx context.Context, p *Policy, in *Input) detectResult {
+// runDetectors runs the policy's detectors in order. Most run inline on the
+// message's goroutine (a hand-off to another goroutine costs more than a
+// typical detector) and the budget is checked between them; detectors that
+// implement Isolated run on their own goroutine so that the verdict comes at
+// the deadline even when they ignore ctx. A panic anywhere fails closed.
+func (e *Engine) runDetectors(ctx context.Context, p *Policy, in *Input) (res detectResult) {
+	var family string
+	defer func() {
+		if r := recover(); r != nil {
+			res = e.panicked(family, r)
+		}
+	}()
+	var all []Finding
+	for _, d := range p.detectors {
+		if err := ctx.Err(); err != nil {
+			return detectResult{cause: causeOf(err)}
+		}
+		family = d.Family()
+		var (
+			fs  []Finding
+			err error
+		)
+		if iso, ok := d.Detector.(Isolated); ok && iso.Isolated() {
+			r := e.runIsolated(ctx, d.Detector, in)
+			if r.cause != CauseNone {
+				return r
+			}
+			fs = r.findings
+		} else {
+			fs, err = d.Detect(ctx, in)
+		}
+		if ctx.Err() != nil {
+			// Late results are not used: the budget is the contract.
+			return detectResult{cause: causeOf(ctx.Err())}
+		}
+		if err != nil {
+			e.log.Error("detector error", "family", family, "err", err)
+			return detectResult{cause: CauseError}
+		}
+		all = append(all, fs...)
+	}
+	return detectResult{findings: all}
+}
+
+// runIsolated runs one detector on its own goroutine and stops waiting at
+// the deadline; the abandoned goroutine's result is dropped.
+func (e *Engine) runIsolated(ctx context.Context, d Detector, in *Input) detectResult {
 	done := make(chan detectResult, 1)
 	go func() {
-		var family string
 		defer func() {
 			if r := recover(); r != nil {
-				e.metrics.panicked(family)
-				e.log.Error("detector panic", "family", family, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				done <- detectResult{cause: CausePanic}
+				done <- e.panicked(d.Family(), r)
 			}
 		}()
-		var all []Finding
-		for _, d := range p.detectors {
-			if ctx.Err() != nil {
-				done <- detectResult{cause: causeOf(ctx.Err())}
-				return
-			}
-			family = d.Family()
-			fs, err := d.Detect(ctx, in)
-			if err != nil {
-				if ctx.Err() != nil {
-					done <- detectResult{cause: causeOf(ctx.Err())}
-					return
-				}
-				e.log.Error("detector error", "family", family, "err", err)
-				done <- detectResult{cause: CauseError}
-				return
-			}
-			all = append(all, fs...)
+		fs, err := d.Detect(ctx, in)
+		switch {
+		case ctx.Err() != nil:
+			done <- detectResult{cause: causeOf(ctx.Err())}
+		case err != nil:
+			e.log.Error("detector error", "family", d.Family(), "err", err)
+			done <- detectResult{cause: CauseError}
+		default:
+			done <- detectResult{findings: fs}
 		}
-		done <- detectResult{findings: all}
 	}()
 	select {
 	case r := <-done:
@@ -201,6 +231,12 @@ func (e *Engine) runDetectors(ctx context.Context, p *Policy, in *Input) detectR
 	case <-ctx.Done():
 		return detectResult{cause: causeOf(ctx.Err())}
 	}
+}
+
+func (e *Engine) panicked(family string, r any) detectResult {
+	e.metrics.panicked(family)
+	e.log.Error("detector panic", "family", family, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	return detectResult{cause: CausePanic}
 }
 
 func causeOf(err error) Cause {

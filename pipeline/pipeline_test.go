@@ -61,9 +61,17 @@ func (k keyword) Detect(ctx context.Context, in *pipeline.Input) ([]pipeline.Fin
 
 var calls atomic.Int64
 
+// isolatedKeyword is keyword run on its own goroutine.
+type isolatedKeyword struct{ keyword }
+
+func (isolatedKeyword) Isolated() bool { return true }
+
 func init() {
 	pipeline.Register("kw_block", func(*yaml.Node) (pipeline.Detector, error) { return keyword{family: "kw_block", calls: &calls}, nil })
 	pipeline.Register("kw_redact", func(*yaml.Node) (pipeline.Detector, error) { return keyword{family: "kw_redact"}, nil })
+	pipeline.Register("kw_isolated", func(*yaml.Node) (pipeline.Detector, error) {
+		return isolatedKeyword{keyword{family: "kw_isolated"}}, nil
+	})
 }
 
 const testPolicy = `
@@ -85,6 +93,9 @@ policies:
     mode: "off"
     detectors:
       kw_block: {action: block}
+  isolated:
+    detectors:
+      kw_isolated: {action: block}
   strict_threshold:
     detectors:
       kw_block: {action: block, threshold: 0.95}
@@ -172,16 +183,26 @@ func TestFailClosedPaths(t *testing.T) {
 		t.Fatalf("error: %+v", v)
 	}
 
+	// An isolated detector that hangs: the verdict comes at the deadline,
+	// not when the detector returns.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	v = e.Evaluate(ctx, p, input("HANG"))
+	v = e.Evaluate(ctx, policy(t, "isolated"), input("HANG"))
 	if v.Action != pipeline.Block || v.Cause != pipeline.CauseBudget || v.Status != 503 {
 		t.Fatalf("budget: %+v", v)
 	}
-	// The verdict comes at the deadline, not when the detector returns.
 	if el := time.Since(start); el > time.Second {
 		t.Fatalf("budget verdict took %v; the hung detector was waited for", el)
+	}
+	// An inline detector that overruns: its late findings are not used.
+	ctx2, cancel3 := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel3()
+	if v := e.Evaluate(ctx2, p, input("HANG")); v.Action != pipeline.Block || v.Cause != pipeline.CauseBudget {
+		t.Fatalf("inline overrun: %+v", v)
+	}
+	if v := e.Evaluate(context.Background(), policy(t, "isolated"), input("PANIC")); v.Cause != pipeline.CausePanic {
+		t.Fatalf("isolated panic: %+v", v)
 	}
 
 	expired, cancel2 := context.WithTimeout(context.Background(), time.Nanosecond)
@@ -196,7 +217,7 @@ func TestFailClosedPaths(t *testing.T) {
 		t.Fatalf("shadow panic: %+v", v)
 	}
 
-	for cause, want := range map[string]float64{"detector_panic": 2, "detector_error": 1, "budget_exceeded": 2} {
+	for cause, want := range map[string]float64{"detector_panic": 3, "detector_error": 1, "budget_exceeded": 3} {
 		if got := counterValue(t, reg, "llmfw_fail_closed_total", "cause", cause); got != want {
 			t.Errorf("llmfw_fail_closed_total{cause=%q} = %v, want %v", cause, got, want)
 		}

@@ -26,6 +26,32 @@ type Isolated interface {
 	Isolated() bool
 }
 
+// ViewUser is implemented by detectors that read Input.Views; the engine
+// normalizes the segments once before the first such detector runs.
+type ViewUser interface {
+	UsesViews() bool
+}
+
+// Normalizer turns a segment's text into its View. detectors/normalize
+// installs one with SetNormalizer in its init.
+type Normalizer func(text string) View
+
+var normalizer Normalizer
+
+// SetNormalizer installs the normalizer; it is meant to be called once, from
+// an init function.
+func SetNormalizer(n Normalizer) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	normalizer = n
+}
+
+func currentNormalizer() Normalizer {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	return normalizer
+}
+
 // BodySizeChecker is implemented by detectors that bound the raw body size;
 // the transport calls it before decoding, so an oversize body is refused
 // without being parsed.

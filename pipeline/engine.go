@@ -178,6 +178,11 @@ func (e *Engine) runDetectors(ctx context.Context, p *Policy, in *Input) (res de
 			return detectResult{cause: causeOf(err)}
 		}
 		family = d.Family()
+		if in.Views == nil {
+			if vu, ok := d.Detector.(ViewUser); ok && vu.UsesViews() {
+				normalizeInput(in)
+			}
+		}
 		var (
 			fs  []Finding
 			err error
@@ -237,6 +242,24 @@ func (e *Engine) panicked(family string, r any) detectResult {
 	e.metrics.panicked(family)
 	e.log.Error("detector panic", "family", family, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	return detectResult{cause: CausePanic}
+}
+
+// normalizeInput fills in.Views once; without a normalizer installed each
+// view is the text as it is, with an identity offset map.
+func normalizeInput(in *Input) {
+	n := currentNormalizer()
+	in.Views = make([]View, len(in.Segments))
+	for i, s := range in.Segments {
+		if n != nil {
+			in.Views[i] = n(s.Text)
+			continue
+		}
+		offs := make([]int32, len(s.Text)+1)
+		for j := range offs {
+			offs[j] = int32(j)
+		}
+		in.Views[i] = View{Text: s.Text, Offsets: offs}
+	}
 }
 
 func causeOf(err error) Cause {

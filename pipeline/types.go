@@ -68,6 +68,59 @@ type Input struct {
 	Direction Direction
 	Meta      Meta
 	Segments  []Segment
+	// Views[i] is the normalized view of Segments[i]. The engine fills it
+	// once per evaluation (when a normalizer is installed and a detector
+	// of the policy asks for views), so every detector reads the same view.
+	Views []View
+}
+
+// View is a segment's canonical text, produced once by the normalizer
+// (detectors/normalize) and shared by every detector.
+type View struct {
+	// Text is what detectors match against: NFKC, confusables folded,
+	// invisible characters removed, spacing and leetspeak collapsed, lower-cased.
+	Text string
+	// Offsets maps Text back to the original: Offsets[i] is the byte offset
+	// in the segment's original text of Text's byte i; len(Offsets) ==
+	// len(Text)+1 and the last entry is the end of the mapped original.
+	Offsets []int32
+	// Signals are the obfuscations found on the way; hidden or encoded
+	// content is itself evidence.
+	Signals []Signal
+	// Layers are payloads decoded out of the text (base64, hex, URL and
+	// HTML escapes, ROT13, reversed text, Unicode tag characters, ...).
+	Layers []Layer
+}
+
+// Signal counts one kind of obfuscation in a segment.
+type Signal struct {
+	Kind  string // e.g. "zero_width", "bidi", "tag_chars", "homoglyph", "letter_spacing", "leetspeak", "base64"
+	Count int
+}
+
+// Layer is one decoded payload: its normalized text and the span of the
+// original segment text it was decoded from.
+type Layer struct {
+	Encoding   string // "base64", "hex", "url", "html", "rot13", "reversed", "tags", ...
+	Depth      int    // 1 for a payload decoded from the text itself, 2 for one inside it, ...
+	Text       string // normalized decoded text
+	Start, End int    // byte span in the original segment text
+}
+
+// OriginalSpan maps a byte range of v.Text to a byte range of the original
+// segment text.
+func (v *View) OriginalSpan(start, end int) (int, int) {
+	if len(v.Offsets) == 0 {
+		return start, end
+	}
+	start = min(max(start, 0), len(v.Offsets)-1)
+	end = min(max(end, start), len(v.Offsets)-1)
+	if end == start {
+		return int(v.Offsets[start]), int(v.Offsets[start])
+	}
+	// The end maps through the last byte included, so a match ending inside
+	// an expanded character covers that whole character.
+	return int(v.Offsets[start]), int(max(v.Offsets[end], v.Offsets[end-1]+1))
 }
 
 // EstimatedTokens is a cheap, tokenizer-free upper-bound-ish estimate used by

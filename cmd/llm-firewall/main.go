@@ -20,6 +20,8 @@ const usage = `llm-firewall — an LLM security firewall for Envoy (ext_proc)
 
 Usage:
   llm-firewall serve               run the ext_proc gRPC server (configured from LLMFW_* variables; see serve --help)
+  llm-firewall scan [flags]        scan JSON Lines texts offline (scan --help)
+  llm-firewall eval --in FILE      measure detection on labelled JSON Lines (eval --help)
   llm-firewall policy check FILE   validate a policy file; exits non-zero on any error
   llm-firewall policy default      print the embedded default policy
   llm-firewall help                this text
@@ -60,6 +62,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "policy":
 		return policyCmd(args[1:], stdout, stderr)
+	case "scan":
+		return scanCmd(args[1:], stdout, stderr)
+	case "eval":
+		return evalCmd(args[1:], stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -126,6 +126,7 @@ func newHarnessWithLog(t *testing.T, cfg extproc.Config, log *slog.Logger) *harn
 		t.Fatal(err)
 	}
 	engine := pipeline.NewEngine(pipeline.WithCache(store), pipeline.WithMetrics(pipeline.NewMetrics(reg)))
+	cfg.RequireProtocolConfig = true // as served by default
 	srv := extproc.NewServer(cfg, engine, extproc.NewMetrics(reg), log)
 	srv.SetPolicies(ps)
 
@@ -190,7 +191,9 @@ func (e *envoy) close() {
 func (e *envoy) send(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
 	e.t.Helper()
 	if e.first {
-		req.ProtocolConfig = e.mode
+		if e.mode != nil {
+			req.ProtocolConfig = e.mode
+		}
 		if e.route != "" {
 			req.Attributes = map[string]*structpb.Struct{extproc.AttributesKey: {Fields: map[string]*structpb.Value{
 				extproc.AttrRouteName: structpb.NewStringValue(e.route)}}}

@@ -14,6 +14,8 @@ type Metrics struct {
 	messages        *prometheus.CounterVec
 	phaseTime       *prometheus.HistogramVec
 	unknownPolicies prometheus.Counter
+	panics          prometheus.Counter
+	observed        prometheus.Counter
 }
 
 // NewMetrics registers the transport series on reg.
@@ -47,8 +49,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Transactions whose selector named a policy that does not exist (the default policy was used).",
 		}),
 	}
+	m.panics = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "llmfw_internal_panics_total",
+		Help: "Panics recovered while handling a message outside detectors (each failed its transaction closed).",
+	})
+	m.observed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "llmfw_observability_messages_total",
+		Help: "Messages received in Envoy observability mode, where replies are ignored and nothing can be blocked.",
+	})
 	if reg != nil {
-		reg.MustRegister(m.inflight, m.streams, m.streamTime, m.messages, m.phaseTime, m.unknownPolicies)
+		reg.MustRegister(m.inflight, m.streams, m.streamTime, m.messages, m.phaseTime, m.unknownPolicies, m.panics, m.observed)
 	}
 	return m
 }
@@ -77,5 +87,17 @@ func (m *Metrics) message(phase, outcome string, d time.Duration) {
 func (m *Metrics) unknownPolicy() {
 	if m != nil {
 		m.unknownPolicies.Inc()
+	}
+}
+
+func (m *Metrics) panicked() {
+	if m != nil {
+		m.panics.Inc()
+	}
+}
+
+func (m *Metrics) observability() {
+	if m != nil {
+		m.observed.Inc()
 	}
 }

@@ -23,9 +23,18 @@ type Config struct {
 	// MaxBodyBytes is the hard bound on a body held in memory, before and
 	// after content decoding (gzip bombs stop here); policies bound it lower.
 	MaxBodyBytes int
-	// MaxStreams bounds concurrent transactions; past it every message is
-	// answered with a fail-closed 503 (0 means unbounded).
+	// MaxStreams bounds concurrent transactions (a transaction lasts until
+	// the upstream's response is done); past it every message is answered
+	// with a fail-closed 503 (0 means unbounded).
 	MaxStreams int
+	// MaxInflightBytes bounds the memory all transactions together may hold
+	// for bodies being held back, decoded and scanned; past it a message is
+	// answered with a fail-closed 503 (0 means unbounded).
+	MaxInflightBytes int64
+	// RequireProtocolConfig refuses streams whose first message does not
+	// announce the body modes: without them a partial body cannot be told
+	// from a whole one. Turn it off only for Envoys too old to send it.
+	RequireProtocolConfig bool
 }
 
 // Server implements envoy.service.ext_proc.v3.ExternalProcessor.
@@ -38,6 +47,41 @@ type Server struct {
 	metrics  *Metrics
 	log      *slog.Logger
 	slots    chan struct{}
+	inflight atomic.Int64
+
+	warnUnknownPolicy rateLimit
+}
+
+// rateLimit lets a log line through at most every 10 seconds.
+type rateLimit struct{ last atomic.Int64 }
+
+func (r *rateLimit) allow() bool {
+	now := time.Now().UnixNano()
+	last := r.last.Load()
+	return now-last >= int64(10*time.Second) && r.last.CompareAndSwap(last, now)
+}
+
+// acquireBytes takes n bytes of the in-flight memory budget.
+func (s *Server) acquireBytes(n int64) bool {
+	if s.cfg.MaxInflightBytes <= 0 || n <= 0 {
+		s.inflight.Add(max(n, 0))
+		return true
+	}
+	for {
+		cur := s.inflight.Load()
+		if cur+n > s.cfg.MaxInflightBytes {
+			return false
+		}
+		if s.inflight.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
+
+func (s *Server) releaseBytes(n int64) {
+	if n > 0 {
+		s.inflight.Add(-n)
+	}
 }
 
 // NewServer builds a server; it serves nothing until SetPolicies is called.
@@ -86,9 +130,11 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		if err != nil {
 			if status.Code(err) == codes.Canceled || ctx.Err() != nil {
 				tx.aborted = true
-				return status.FromContextError(ctx.Err()).Err()
+				if ctx.Err() != nil {
+					return status.FromContextError(ctx.Err()).Err()
+				}
 			}
-			return err
+			return err // never nil here: a clean close would mean "continue unprocessed"
 		}
 		var resp *extprocv3.ProcessingResponse
 		if admitted {

@@ -328,13 +328,91 @@ func TestResponseIsScanned(t *testing.T) {
 
 func TestStreamStartingAtResponseHeaders(t *testing.T) {
 	h := newHarness(t, extproc.Config{})
+	// No request phase (an earlier filter answered, or request phases are
+	// skipped on the route): the response is still scanned.
 	e := h.open()
-	c := common(t, e.send(respHeaders("413", false)))
-	if c.GetHeaderMutation() != nil {
-		t.Fatal("pass-through must not mutate")
+	common(t, e.send(respHeaders("200", false)))
+	if ir := immediate(t, e.send(respBody(completion("BLOCKME"), true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("status %d, want 403", ir.GetStatus().GetCode())
 	}
-	if c := common(t, e.send(respBody([]byte(`{"error":"payload too large BLOCKME"}`), true))); c.GetBodyMutation() != nil {
-		t.Fatal("pass-through must not mutate")
+	e = h.open()
+	common(t, e.send(respHeaders("413", false)))
+	if c := common(t, e.send(respBody([]byte(`{"error":"payload too large"}`), true))); c.GetBodyMutation() != nil {
+		t.Fatal("a clean local reply passes unchanged")
+	}
+}
+
+func TestFirstMessageIsRequestBody(t *testing.T) {
+	// request_header_mode: SKIP — the body is the first message; the policy
+	// must still be selected and applied.
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	if ir := immediate(t, e.send(reqBody(chat("BLOCKME"), true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("status %d, want 403", ir.GetStatus().GetCode())
+	}
+}
+
+func TestMissingProtocolConfigFailsClosed(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.mode = nil
+	if ir := immediate(t, e.send(reqHeaders(chatPath, false))); ir.GetStatus().GetCode() != 503 {
+		t.Fatalf("status %d, want 503", ir.GetStatus().GetCode())
+	}
+}
+
+func TestRepeatedContentEncodingHeaders(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	// A second header line must not hide the first (RFC 9110 joins them).
+	e.send(reqHeaders("/api/chat", false, "content-encoding", "gzip", "content-encoding", "identity"))
+	if ir := immediate(t, e.send(reqBody(gz(t, chat("BLOCKME")), true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("status %d, want 403", ir.GetStatus().GetCode())
+	}
+}
+
+func TestUpstreamCannotForgeDecisionHeaders(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open()
+	e.send(reqHeaders("/v1/models", true))
+	c := common(t, e.send(respHeaders("200", false, "x-llmfw-decision", "allow")))
+	if got := c.GetHeaderMutation().GetRemoveHeaders(); len(got) != 1 || got[0] != "x-llmfw-decision" {
+		t.Fatalf("upstream x-llmfw-decision not removed: %v", got)
+	}
+}
+
+func TestMemoryBudgetFailsClosed(t *testing.T) {
+	h := newHarness(t, extproc.Config{MaxInflightBytes: 64 << 10})
+	e := h.open()
+	e.send(reqHeaders(chatPath, false))
+	if ir := immediate(t, e.send(reqBody(chat(strings.Repeat("a", 32<<10)), true))); ir.GetStatus().GetCode() != 503 {
+		t.Fatalf("status %d, want 503", ir.GetStatus().GetCode())
+	}
+	// Small bodies still pass, and the budget is returned after each message.
+	for range 3 {
+		e = h.open()
+		e.send(reqHeaders(chatPath, false))
+		common(t, e.send(reqBody(chat("hi"), true)))
+	}
+}
+
+func TestStreamedRedaction(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	// One chunk with end_of_stream in STREAMED mode: the headers have left,
+	// so the reply carries the body only.
+	e := h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_STREAMED
+	e.send(reqHeaders(chatPath, false, "content-length", "10"))
+	c := common(t, e.send(reqBody(chat("key secret-42"), true)))
+	if c.GetHeaderMutation() != nil || !bytes.Contains(c.GetBodyMutation().GetBody(), []byte("[REDACTED:SECRET]")) {
+		t.Fatalf("streamed redaction: headers %v body %s", c.GetHeaderMutation(), c.GetBodyMutation().GetBody())
+	}
+	// A compressed streamed body cannot be relabelled: refused, not leaked.
+	e = h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_STREAMED
+	e.send(reqHeaders(chatPath, false, "content-encoding", "gzip"))
+	if ir := immediate(t, e.send(reqBody(gz(t, chat("key secret-42")), true))); ir.GetStatus().GetCode() != 500 {
+		t.Fatalf("status %d, want 500", ir.GetStatus().GetCode())
 	}
 }
 
@@ -415,7 +493,9 @@ func TestOverloadFailsClosed(t *testing.T) {
 	waitFor(t, func() bool {
 		e := h.open()
 		defer e.close()
-		_ = e.stream.Send(reqHeaders(chatPath, true))
+		req := reqHeaders(chatPath, true)
+		req.ProtocolConfig = e.mode
+		_ = e.stream.Send(req)
 		r, err := e.stream.Recv()
 		return err == nil && r.GetImmediateResponse() == nil
 	})
@@ -432,13 +512,31 @@ func TestClientCancelMidStream(t *testing.T) {
 	}
 }
 
-func TestTrailersAnswered(t *testing.T) {
+func TestTrailers(t *testing.T) {
 	h := newHarness(t, extproc.Config{})
+	// BUFFERED with trailers: Envoy sends the whole body without
+	// end_of_stream, then the trailers.
 	e := h.open()
 	e.send(reqHeaders(chatPath, false))
-	e.send(reqBody(chat("hi"), true))
+	common(t, e.send(reqBody(chat("hi"), false)))
 	e.send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestTrailers{RequestTrailers: &extprocv3.HttpTrailers{}}})
-	e.send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseTrailers{ResponseTrailers: &extprocv3.HttpTrailers{}}})
+	e.send(respHeaders("200", false))
+	if ir := immediate(t, e.send(respBody(completion("BLOCKME"), false))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("buffered body before trailers not scanned: %d", ir.GetStatus().GetCode())
+	}
+
+	// STREAMED body held back when trailers arrive: it can no longer be
+	// released, so the stream fails (Envoy answers it closed).
+	e = h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_STREAMED
+	e.send(reqHeaders(chatPath, false))
+	e.send(reqBody(chat("hi"), false))
+	if err := e.stream.Send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestTrailers{RequestTrailers: &extprocv3.HttpTrailers{}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.stream.Recv(); err == nil {
+		t.Fatal("want the stream to fail with an error status")
+	}
 }
 
 func TestMetricsAreLintClean(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -36,12 +37,14 @@ type bodyMode struct {
 	mode  filterv3.ProcessingMode_BodySendMode
 }
 
+func (m bodyMode) is(x filterv3.ProcessingMode_BodySendMode) bool { return m.known && m.mode == x }
+
 // direction holds one half of the transaction.
 type direction struct {
 	dir         pipeline.Direction
 	mode        bodyMode
 	contentType string
-	encoding    string // content-encoding
+	encoding    string // content-encoding (repeated headers joined, as HTTP defines)
 	hasLength   bool   // content-length header present
 	held        []byte // STREAMED chunks held back until the whole body is scanned
 	verdict     *pipeline.Verdict
@@ -54,23 +57,22 @@ type transaction struct {
 	start time.Time
 	id    string // the decision ID of this transaction, stamped on every verdict
 
-	policy      *pipeline.Policy
-	api         codec.API
-	selector    pipeline.Selector
-	path        string
-	method      string
-	status      int // response :status
-	passthrough bool
-	sawRequest  bool
-	done        bool // an ImmediateResponse was sent
-	aborted     bool // the stream broke before Envoy finished it
+	policy     *pipeline.Policy
+	api        codec.API
+	selector   pipeline.Selector
+	path       string
+	status     int // response :status
+	sawRequest bool
+	first      bool  // the next message is the stream's first
+	charged    int64 // bytes of the server's in-flight budget held by this transaction
+	aborted    bool  // the stream broke before Envoy finished it
 
 	req, resp direction
 	outcome   string
 }
 
 func newTransaction(s *Server, ctx context.Context) *transaction {
-	tx := &transaction{s: s, ctx: ctx, start: time.Now(), id: pipeline.NewDecisionID()}
+	tx := &transaction{s: s, ctx: ctx, start: time.Now(), id: pipeline.NewDecisionID(), api: codec.PlainText, first: true}
 	tx.req.dir, tx.resp.dir = pipeline.Request, pipeline.Response
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get(HeaderPolicy); len(v) > 0 {
@@ -80,17 +82,16 @@ func newTransaction(s *Server, ctx context.Context) *transaction {
 	return tx
 }
 
-// finish runs in a defer: it frees the held bodies and records the
-// transaction, whatever path ended it.
+// finish runs in a defer: it frees the held bodies and their budget and
+// records the transaction, whatever path ended it.
 func (tx *transaction) finish() {
 	tx.req.held, tx.resp.held = nil, nil
+	tx.s.releaseBytes(tx.charged)
 	outcome := tx.outcome
 	switch {
 	case outcome != "":
 	case tx.aborted:
 		outcome = "aborted"
-	case tx.passthrough:
-		outcome = "passthrough"
 	default:
 		outcome = "allowed"
 		for _, d := range []*direction{&tx.req, &tx.resp} {
@@ -102,13 +103,47 @@ func (tx *transaction) finish() {
 	tx.s.metrics.streamEnded(outcome, time.Since(tx.start))
 }
 
-// handle dispatches one message to its phase method.
-func (tx *transaction) handle(req *extprocv3.ProcessingRequest) (*extprocv3.ProcessingResponse, error) {
+// handle answers one message. A panic anywhere in handling (codec, rewrite,
+// decompression) becomes a fail-closed reply, never a crashed process.
+func (tx *transaction) handle(req *extprocv3.ProcessingRequest) (resp *extprocv3.ProcessingResponse, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			tx.s.metrics.panicked()
+			tx.s.log.Error("panic while handling a message", "decision_id", tx.id, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			v := tx.s.engine.FailClosed(tx.policy, pipeline.Request, pipeline.CauseError, 500, "internal error")
+			resp, err = tx.refuse(&tx.req, &v), nil
+		}
+	}()
+	return tx.dispatch(req)
+}
+
+func (tx *transaction) dispatch(req *extprocv3.ProcessingRequest) (*extprocv3.ProcessingResponse, error) {
 	start := time.Now()
+	first := tx.first
+	tx.first = false
 	tx.captureRequestContext(req)
+	if req.GetObservabilityMode() {
+		tx.s.metrics.observability()
+	}
+	if tx.policy == nil {
+		// Chosen on the first message of any kind: Envoy may skip request
+		// headers, and no message may pass without a policy.
+		if tx.policy = tx.selectPolicy(); tx.policy == nil {
+			v := tx.s.engine.FailClosed(nil, pipeline.Request, pipeline.CauseError, 503, "no policy loaded")
+			return tx.refuse(&tx.req, &v), nil
+		}
+	}
+	if first && req.GetProtocolConfig() == nil && !req.GetObservabilityMode() && tx.s.cfg.RequireProtocolConfig {
+		// Without the announced body modes a partial body could not be told
+		// from a whole one.
+		v := tx.s.engine.FailClosed(tx.policy, pipeline.Request, pipeline.CauseUnscanned, 0,
+			"the proxy did not announce its body modes (ext_proc protocol_config)")
+		return tx.refuse(&tx.req, &v), nil
+	}
 	var (
 		resp *extprocv3.ProcessingResponse
 		ph   phase
+		err  error
 	)
 	switch r := req.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
@@ -119,7 +154,7 @@ func (tx *transaction) handle(req *extprocv3.ProcessingRequest) (*extprocv3.Proc
 		resp = tx.body(&tx.req, phaseRequestBody, r.RequestBody)
 	case *extprocv3.ProcessingRequest_RequestTrailers:
 		ph = phaseRequestTrailers
-		resp = continueReply(ph, nil, nil, nil)
+		resp, err = tx.trailers(&tx.req, ph)
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		ph = phaseResponseHeaders
 		resp = tx.responseHeaders(r.ResponseHeaders)
@@ -128,16 +163,19 @@ func (tx *transaction) handle(req *extprocv3.ProcessingRequest) (*extprocv3.Proc
 		resp = tx.body(&tx.resp, phaseResponseBody, r.ResponseBody)
 	case *extprocv3.ProcessingRequest_ResponseTrailers:
 		ph = phaseResponseTrailers
-		resp = continueReply(ph, nil, nil, nil)
+		resp, err = tx.trailers(&tx.resp, ph)
 	default:
 		tx.s.metrics.message("unknown", "error", time.Since(start))
 		return nil, status.Errorf(codes.InvalidArgument, "ext_proc message with no request oneof")
+	}
+	if err != nil {
+		tx.s.metrics.message(string(ph), "error", time.Since(start))
+		return nil, err
 	}
 	outcome := "continue"
 	switch r := resp.Response.(type) {
 	case *extprocv3.ProcessingResponse_ImmediateResponse:
 		outcome = "immediate"
-		tx.done = true
 	case *extprocv3.ProcessingResponse_RequestBody:
 		if r.RequestBody.GetResponse().GetBodyMutation() != nil {
 			outcome = "mutate"
@@ -151,6 +189,21 @@ func (tx *transaction) handle(req *extprocv3.ProcessingRequest) (*extprocv3.Proc
 	return resp, nil
 }
 
+// trailers answers a trailers message. A STREAMED body still held back at
+// the trailers can no longer be released (a trailers reply carries no body),
+// so the stream fails with a gRPC error, which Envoy turns into a local reply
+// under failure_mode_allow: false.
+func (tx *transaction) trailers(d *direction, ph phase) (*extprocv3.ProcessingResponse, error) {
+	if len(d.held) > 0 {
+		v := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseUnscanned, 0, "body held for scanning ended in trailers")
+		v.DecisionID = tx.id
+		tx.outcome = "fail_closed"
+		tx.audit(d.dir, &v)
+		return nil, status.Error(codes.FailedPrecondition, "llm-firewall: a streamed body followed by trailers cannot be scanned whole; use BUFFERED body mode on this route")
+	}
+	return continueReply(ph, nil, nil, nil), nil
+}
+
 // overloaded answers any first message with a fail-closed 503.
 func (tx *transaction) overloaded(req *extprocv3.ProcessingRequest) (*extprocv3.ProcessingResponse, error) {
 	tx.captureRequestContext(req)
@@ -158,7 +211,6 @@ func (tx *transaction) overloaded(req *extprocv3.ProcessingRequest) (*extprocv3.
 		tx.policy = tx.selectPolicy()
 	}
 	v := tx.s.engine.FailClosed(tx.policy, pipeline.Request, pipeline.CauseOverload, 0, "firewall overloaded")
-	tx.done = true
 	return tx.refuse(&tx.req, &v), nil
 }
 
@@ -218,8 +270,10 @@ func (tx *transaction) selectPolicy() *pipeline.Policy {
 	p, unknown := ps.Select(tx.selector)
 	if unknown {
 		tx.s.metrics.unknownPolicy()
-		tx.s.log.Warn("policy selector names no policy; using the default",
-			"initial_metadata", tx.selector.InitialMetadata, "route_metadata", tx.selector.RouteMetadata, "default", p.Name)
+		if tx.s.warnUnknownPolicy.allow() {
+			tx.s.log.Warn("policy selector names no policy; using the default (logged at most every 10s; see llmfw_policy_selector_unknown_total)",
+				"initial_metadata", tx.selector.InitialMetadata, "route_metadata", tx.selector.RouteMetadata, "default", p.Name)
+		}
 	}
 	return p
 }
@@ -241,16 +295,14 @@ func (tx *transaction) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proce
 		switch k {
 		case ":path":
 			tx.path = v
-		case ":method":
-			tx.method = v
 		case "content-type":
-			tx.req.contentType = v
+			tx.req.contentType = joinHeader(tx.req.contentType, v)
 		case "content-encoding":
-			tx.req.encoding = v
+			tx.req.encoding = joinHeader(tx.req.encoding, v)
 		case "content-length":
 			tx.req.hasLength = true
 			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-				contentLength = n
+				contentLength = max(contentLength, n)
 			}
 		default:
 			// A client must not be able to forge our decision headers upstream.
@@ -258,13 +310,6 @@ func (tx *transaction) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proce
 				hs.Remove(k)
 			}
 		}
-	}
-	tx.policy = tx.selectPolicy()
-	if tx.policy == nil {
-		// Not ready: health says NOT_SERVING until the first policy loads,
-		// but a stream may still arrive; refuse it.
-		v := tx.s.engine.FailClosed(nil, pipeline.Request, pipeline.CauseError, 503, "no policy loaded")
-		return tx.refuse(&tx.req, &v)
 	}
 	tx.api = codec.ForRequest(tx.path, tx.req.contentType)
 
@@ -282,6 +327,15 @@ func (tx *transaction) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proce
 	// BUFFERED: Envoy holds these headers until the body reply, which
 	// carries the decision headers.
 	return continueReply(phaseRequestHeaders, hs, nil, nil)
+}
+
+// joinHeader combines repeated header fields the way HTTP does (RFC 9110
+// 5.3), so a second content-encoding line cannot hide the first.
+func joinHeader(prev, v string) string {
+	if prev == "" {
+		return v
+	}
+	return prev + ", " + v
 }
 
 // checkBodyMode refuses a body that Envoy will not show us whole.
@@ -307,30 +361,32 @@ func (tx *transaction) checkBodyMode(d *direction) (*pipeline.Verdict, bool) {
 }
 
 func (tx *transaction) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
-	if !tx.sawRequest {
-		// The stream began at response headers: an earlier filter produced
-		// a local reply, there is no request to relate it to and no LLM
-		// text in it. Pass the rest through.
-		tx.passthrough = true
-	}
+	hs := &headerSet{}
 	for _, hv := range h.GetHeaders().GetHeaders() {
+		k := strings.ToLower(hv.GetKey())
 		v := headerValue(hv)
-		switch strings.ToLower(hv.GetKey()) {
+		switch k {
 		case ":status":
 			tx.status, _ = strconv.Atoi(v)
 		case "content-type":
-			tx.resp.contentType = v
+			tx.resp.contentType = joinHeader(tx.resp.contentType, v)
 		case "content-encoding":
-			tx.resp.encoding = v
+			tx.resp.encoding = joinHeader(tx.resp.encoding, v)
 		case "content-length":
 			tx.resp.hasLength = true
+		default:
+			// Nobody upstream may speak for the firewall either.
+			if strings.HasPrefix(k, "x-llmfw-") {
+				hs.Remove(k)
+			}
 		}
 	}
-	hs := &headerSet{}
-	if tx.passthrough || tx.policy == nil || tx.policy.Mode == pipeline.Off {
-		tx.passthrough = true
-		return continueReply(phaseResponseHeaders, nil, nil, nil)
+	if tx.policy.Mode == pipeline.Off {
+		return continueReply(phaseResponseHeaders, hs, nil, nil)
 	}
+	// A stream that begins here (an earlier filter answered locally, or
+	// request phases are skipped on this route) has no request context:
+	// its body is still scanned, with the generic codecs.
 	if v := tx.req.verdict; v != nil {
 		hs.Set(HeaderDecisionID, v.DecisionID)
 		hs.Set(HeaderDecision, decisionLabel(v))
@@ -345,86 +401,143 @@ func (tx *transaction) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 
 // body handles a request or response body message.
 func (tx *transaction) body(d *direction, ph phase, b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
-	if tx.passthrough || tx.policy == nil || tx.policy.Mode == pipeline.Off {
+	if tx.policy.Mode == pipeline.Off {
 		return continueReply(ph, nil, nil, nil)
 	}
 	chunk := b.GetBody()
 	if !b.GetEndOfStream() {
 		switch {
-		case d.mode.known && d.mode.mode == filterv3.ProcessingMode_BUFFERED_PARTIAL,
-			d.mode.known && d.mode.mode == filterv3.ProcessingMode_BUFFERED:
+		case d.mode.is(filterv3.ProcessingMode_BUFFERED):
+			// Envoy answers an oversize BUFFERED body with 413 itself; a
+			// BUFFERED body without end_of_stream is whole and trailers
+			// follow (Envoy's onTrailers).
+			return tx.finalBody(d, ph, chunk)
+		case d.mode.is(filterv3.ProcessingMode_BUFFERED_PARTIAL):
 			// Envoy hit its buffer limit: the tail would bypass the scan.
 			v := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseTooLarge, tooLargeStatus(d.dir),
 				d.dir.String()+" body exceeds the proxy buffer and cannot be scanned whole")
 			return tx.refuse(d, &v)
 		}
-		// STREAMED (or an Envoy that did not announce its mode): hold every
-		// chunk back until the whole body has been scanned.
-		if len(d.held)+len(chunk) > tx.s.cfg.MaxBodyBytes {
-			v := tx.tooLarge(d, len(d.held)+len(chunk))
+		// STREAMED (or an Envoy that did not announce its mode, when that is
+		// allowed): hold every chunk back until the whole body is scanned.
+		n := len(d.held) + len(chunk)
+		if n > tx.s.cfg.MaxBodyBytes {
+			v := tx.tooLarge(d, n)
 			return tx.refuse(d, &v)
 		}
-		if v, ok := tx.s.engine.CheckBodySize(tx.policy, d.dir, len(d.held)+len(chunk)); !ok {
+		if v, ok := tx.s.engine.CheckBodySize(tx.policy, d.dir, n); !ok {
 			return tx.refuse(d, &v)
+		}
+		if !tx.charge(int64(len(chunk))) {
+			return tx.overBudget(d)
 		}
 		d.held = append(d.held, chunk...)
 		return continueReply(ph, nil, clearBody(), nil)
 	}
+	return tx.finalBody(d, ph, chunk)
+}
+
+// finalBody scans a whole body and answers with the verdict.
+func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv3.ProcessingResponse {
 	raw := chunk
 	held := len(d.held) > 0
 	if held {
 		raw = append(d.held, chunk...)
 		d.held = nil
 	}
+	// Headers are still paused only in BUFFERED modes; in STREAMED they
+	// have left, so no header mutation can go with the body.
+	headersGone := held || d.mode.is(filterv3.ProcessingMode_STREAMED)
 
+	// Decoding and parsing cost several times the body; bound it globally.
+	work := decodeCost * int64(len(raw))
+	if !tx.charge(work) {
+		return tx.overBudget(d)
+	}
 	ctx, cancel := tx.s.budgetCtx(tx.ctx)
-	defer cancel()
 	v, doc, decoded := tx.evaluate(ctx, d, raw)
+	cancel()
 	v.DecisionID = tx.id
 	d.verdict = &v
-	if v.Action != pipeline.Block {
-		tx.audit(d.dir, &v) // refuse audits blocks itself
-	}
-	md := decisionMetadata(d.dir, &v)
 
+	var resp *extprocv3.ProcessingResponse
 	switch {
 	case v.Action == pipeline.Block:
-		return tx.refuse(d, &v)
+		resp = tx.refuse(d, &v)
 	case v.Action == pipeline.Redact:
-		out, err := doc.Rewrite(v.Redactions)
-		if err != nil {
-			fv := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseError, 500, "redaction could not be written back")
-			tx.s.log.Error("rewrite failed", "decision_id", v.DecisionID, "err", err)
-			d.verdict = &fv
-			return tx.refuse(d, &fv)
-		}
-		if held && d.hasLength && len(out) != len(raw) {
-			// Headers already went out with the old length; a different
-			// body would be cut or hang. Refuse instead of corrupting.
-			fv := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseError, 500, "cannot redact a streamed body with a fixed content-length")
-			d.verdict = &fv
-			return tx.refuse(d, &fv)
-		}
-		hs := &headerSet{}
-		if decoded {
-			hs.Remove("content-encoding")
-		}
-		if held {
-			return continueReply(ph, nil, replaceBody(out), md)
-		}
-		hs.Set("content-length", itoa(len(out)))
-		tx.decisionHeaders(hs, d, &v)
-		return continueReply(ph, hs, replaceBody(out), md)
+		resp = tx.redact(d, ph, &v, doc, decoded, headersGone)
 	default:
+		tx.audit(d.dir, &v)
+		md := decisionMetadata(d.dir, &v)
 		if held {
-			// The earlier chunks were cleared: release them all now. The
-			// headers already left in STREAMED mode, so no header mutation.
-			return continueReply(ph, nil, replaceBody(raw), md)
+			// The earlier chunks were cleared: release them all now.
+			resp = continueReply(ph, nil, replaceBody(raw), md)
+		} else if headersGone {
+			resp = continueReply(ph, nil, nil, md)
+		} else {
+			hs := &headerSet{}
+			tx.decisionHeaders(hs, d, &v)
+			resp = continueReply(ph, hs, nil, md)
 		}
-		hs := &headerSet{}
-		tx.decisionHeaders(hs, d, &v)
-		return continueReply(ph, hs, nil, md)
 	}
+	tx.releaseCharge(work)
+	return resp
+}
+
+// redact writes the redactions back into the body. Whatever cannot be
+// written back faithfully is refused rather than forwarded.
+func (tx *transaction) redact(d *direction, ph phase, v *pipeline.Verdict, doc *codec.Document, decoded, headersGone bool) *extprocv3.ProcessingResponse {
+	tx.audit(d.dir, v)
+	fail := func(reason string) *extprocv3.ProcessingResponse {
+		fv := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseError, 500, reason)
+		fv.Findings = v.Findings
+		return tx.refuse(d, &fv)
+	}
+	if doc == nil {
+		return fail("nothing to redact in")
+	}
+	out, err := doc.Rewrite(v.Redactions)
+	if err != nil {
+		tx.s.log.Error("rewrite failed", "decision_id", tx.id, "err", err)
+		return fail("redaction could not be written back")
+	}
+	if headersGone {
+		if decoded {
+			// The body would go out decoded under its old content-encoding.
+			return fail("cannot redact a compressed streamed body")
+		}
+		// STREAMED: Envoy drops content-length itself when the body changes.
+		return continueReply(ph, nil, replaceBody(out), decisionMetadata(d.dir, v))
+	}
+	hs := &headerSet{}
+	if decoded {
+		hs.Remove("content-encoding")
+	}
+	hs.Set("content-length", itoa(len(out)))
+	tx.decisionHeaders(hs, d, v)
+	return continueReply(ph, hs, replaceBody(out), decisionMetadata(d.dir, v))
+}
+
+// decodeCost is how many bytes of the in-flight budget a body of one byte
+// costs while it is decoded, parsed and scanned.
+const decodeCost = 8
+
+func (tx *transaction) charge(n int64) bool {
+	if !tx.s.acquireBytes(n) {
+		return false
+	}
+	tx.charged += n
+	return true
+}
+
+func (tx *transaction) releaseCharge(n int64) {
+	tx.s.releaseBytes(n)
+	tx.charged -= n
+}
+
+func (tx *transaction) overBudget(d *direction) *extprocv3.ProcessingResponse {
+	v := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseOverload, 0, "firewall memory budget exhausted")
+	return tx.refuse(d, &v)
 }
 
 func (tx *transaction) decisionHeaders(hs *headerSet, d *direction, v *pipeline.Verdict) {
@@ -454,10 +567,10 @@ func (tx *transaction) evaluate(ctx context.Context, d *direction, raw []byte) (
 			return tx.tooLarge(d, tx.s.cfg.MaxBodyBytes+1), nil, false
 		case errors.Is(err, codec.ErrUnsupportedEncoding):
 			return tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseEncoding, encodingStatus(d.dir),
-				"content-encoding "+strconvQuote(enc)+" is not supported"), nil, false
+				"content-encoding is not supported (gzip, deflate, br and zstd are)"), nil, false
 		case err != nil:
 			return tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseMalformed, malformedStatus(d.dir),
-				"body could not be decoded from content-encoding "+strconvQuote(enc)), nil, false
+				"body could not be decoded from its content-encoding"), nil, false
 		}
 		body, decoded = out, true
 		if v, ok := tx.s.engine.CheckBodySize(tx.policy, d.dir, len(body)); !ok {
@@ -588,11 +701,4 @@ func malformedStatus(dir pipeline.Direction) int {
 		return 502
 	}
 	return 400
-}
-
-func strconvQuote(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strconv.Quote(s)
 }

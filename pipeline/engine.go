@@ -290,7 +290,7 @@ func (e *Engine) decide(p *Policy, findings []Finding) Verdict {
 				if blockStatus == 0 {
 					blockStatus = p.BlockStatus
 				}
-				v.Reason = "blocked by policy " + p.Name + ": " + f.Rule
+				v.Reason = "blocked: " + f.Rule // the policy name stays internal
 			}
 		case Redact:
 			label := f.Entity
@@ -330,8 +330,8 @@ func (e *Engine) finish(p *Policy, dir Direction, v *Verdict) {
 	e.metrics.decision(dir, v)
 }
 
-// cacheKey hashes everything a decision depends on: the policy (by name and
-// set version), the direction, the request facts limits look at and every
+// cacheKey hashes everything a decision depends on: the policy (by name,
+// declared version and content digest), the direction, every request fact and every
 // segment with its role and provenance. Lengths are written before variable
 // fields so no two inputs share an encoding.
 func cacheKey(p *Policy, in *Input) [32]byte {
@@ -348,9 +348,16 @@ func cacheKey(p *Policy, in *Input) [32]byte {
 		h.Write(buf[:])
 	}
 	str(p.Version)
+	str(p.Digest)
 	str(p.Name)
 	num(int(in.Direction))
 	str(in.Meta.API)
+	str(in.Meta.Model)
+	stream := 0
+	if in.Meta.Stream {
+		stream = 1
+	}
+	num(stream)
 	num(in.Meta.Messages)
 	num(in.Meta.RequestedTokens)
 	num(in.Meta.BodyBytes)

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -24,7 +26,8 @@ const (
 // LoadPolicySet and shared by every transaction that selects it.
 type Policy struct {
 	Name    string
-	Version string // the policy set's version; part of every decision and cache key
+	Version string // the policy set's declared version; recorded with every decision
+	Digest  string // hash of the policy file's bytes; part of the cache key, so an edit without a version bump cannot serve stale decisions
 	Mode    Mode
 
 	BlockStatus      int  // status of a detector block with no status of its own (403)
@@ -53,6 +56,7 @@ func (p *Policy) Detectors() []Detector {
 // PolicySet is every policy of one loaded file plus the selection rules.
 type PolicySet struct {
 	Version string
+	Digest  string // hash of the source bytes
 	Default *Policy
 	byName  map[string]*Policy
 }
@@ -151,7 +155,9 @@ func ParsePolicySet(src []byte, name string) (*PolicySet, error) {
 	if len(spec.Policies) == 0 {
 		return nil, fmt.Errorf("policy %s: no policies defined", name)
 	}
-	set := &PolicySet{Version: spec.Version, byName: map[string]*Policy{}}
+	sum := sha256.Sum256(src)
+	digest := hex.EncodeToString(sum[:8])
+	set := &PolicySet{Version: spec.Version, Digest: digest, byName: map[string]*Policy{}}
 	var errs []error
 	for pname, ps := range spec.Policies {
 		p, err := buildPolicy(pname, spec.Version, ps)
@@ -159,6 +165,7 @@ func ParsePolicySet(src []byte, name string) (*PolicySet, error) {
 			errs = append(errs, err)
 			continue
 		}
+		p.Digest = digest
 		set.byName[pname] = p
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -20,19 +20,22 @@ const envPrefix = "LLMFW_"
 // Config is the server configuration, read from the environment only.
 // The help tag is what `llm-firewall serve --help` prints.
 type Config struct {
-	GRPCAddr         string        `env:"GRPC_ADDR" envDefault:":50051" help:"ext_proc and grpc.health.v1 listen address"`
-	AdminAddr        string        `env:"ADMIN_ADDR" envDefault:":9090" help:"admin HTTP address: /metrics, /healthz, /readyz"`
-	Budget           time.Duration `env:"BUDGET" envDefault:"150ms" help:"detection budget per ext_proc message; keep it below Envoy's message_timeout"`
-	PolicyFile       string        `env:"POLICY_FILE" help:"policy YAML file; empty means the embedded default policy"`
-	CacheMaxMB       int           `env:"CACHE_MAX_MB" envDefault:"64" help:"decision cache hard size cap in MiB; 0 disables the cache"`
-	CacheTTL         time.Duration `env:"CACHE_TTL" envDefault:"5m" help:"decision cache entry lifetime"`
-	MaxRecvBytes     int           `env:"MAX_RECV_BYTES" envDefault:"16777216" help:"largest gRPC message accepted from Envoy (grpc-go's default is 4 MiB)"`
-	MaxBodyBytes     int           `env:"MAX_BODY_BYTES" envDefault:"8388608" help:"hard bound on a body held in memory, also after content decoding; policies set lower limits"`
-	MaxStreams       int           `env:"MAX_STREAMS" envDefault:"4096" help:"concurrent transactions; beyond it requests fail closed with 503; 0 means unbounded"`
-	MaxConnectionAge time.Duration `env:"MAX_CONNECTION_AGE" envDefault:"5m" help:"gRPC connections are closed gracefully after this age so Envoy re-balances across replicas"`
-	ShutdownGrace    time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s" help:"on SIGTERM, how long in-flight streams may finish before they are cut"`
-	LogLevel         string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error (debug also logs allowed decisions; never prompt text)"`
-	LogFormat        string        `env:"LOG_FORMAT" envDefault:"json" help:"json or text"`
+	GRPCAddr              string        `env:"GRPC_ADDR" envDefault:":50051" help:"ext_proc and grpc.health.v1 listen address"`
+	AdminAddr             string        `env:"ADMIN_ADDR" envDefault:":9090" help:"admin HTTP address: /metrics, /healthz, /readyz"`
+	Budget                time.Duration `env:"BUDGET" envDefault:"150ms" help:"detection budget per ext_proc message; keep it below Envoy's message_timeout"`
+	PolicyFile            string        `env:"POLICY_FILE" help:"policy YAML file; empty means the embedded default policy"`
+	CacheMaxMB            int           `env:"CACHE_MAX_MB" envDefault:"64" help:"decision cache hard size cap in MiB; 0 disables the cache"`
+	CacheTTL              time.Duration `env:"CACHE_TTL" envDefault:"5m" help:"decision cache entry lifetime"`
+	MaxRecvBytes          int           `env:"MAX_RECV_BYTES" envDefault:"16777216" help:"largest gRPC message accepted from Envoy (grpc-go's default is 4 MiB)"`
+	MaxBodyBytes          int           `env:"MAX_BODY_BYTES" envDefault:"8388608" help:"hard bound on a body held in memory, also after content decoding; policies set lower limits"`
+	MaxStreams            int           `env:"MAX_STREAMS" envDefault:"10000" help:"concurrent transactions (each lasts until the upstream's response ends); beyond it requests fail closed with 503; 0 means unbounded"`
+	MaxInflightMB         int           `env:"MAX_INFLIGHT_MB" envDefault:"1024" help:"memory all transactions together may use for bodies being held, decoded and scanned; beyond it requests fail closed with 503; 0 means unbounded"`
+	RequireProtocolConfig bool          `env:"REQUIRE_PROTOCOL_CONFIG" envDefault:"true" help:"refuse streams whose first message does not announce the body modes (protocol_config); false only for Envoys too old to send it"`
+	MaxConnectionAge      time.Duration `env:"MAX_CONNECTION_AGE" envDefault:"5m" help:"gRPC connections are closed gracefully after this age so Envoy re-balances across replicas"`
+	MaxConnectionAgeGrace time.Duration `env:"MAX_CONNECTION_AGE_GRACE" envDefault:"30m" help:"how long streams on an aged connection may finish (long LLM responses stream for minutes)"`
+	ShutdownGrace         time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s" help:"on SIGTERM, how long in-flight streams may finish before they are cut"`
+	LogLevel              string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error (debug also logs allowed decisions; never prompt text)"`
+	LogFormat             string        `env:"LOG_FORMAT" envDefault:"json" help:"json or text"`
 }
 
 // loadConfig reads the environment and checks the values.
@@ -61,8 +64,8 @@ func (c Config) validate() error {
 		problems = append(problems, fmt.Sprintf("%sMAX_RECV_BYTES (%d) must exceed %sMAX_BODY_BYTES (%d) by at least 64 KiB",
 			envPrefix, c.MaxRecvBytes, envPrefix, c.MaxBodyBytes))
 	}
-	if c.CacheMaxMB < 0 || c.MaxStreams < 0 {
-		problems = append(problems, envPrefix+"CACHE_MAX_MB and "+envPrefix+"MAX_STREAMS must not be negative")
+	if c.CacheMaxMB < 0 || c.MaxStreams < 0 || c.MaxInflightMB < 0 {
+		problems = append(problems, envPrefix+"CACHE_MAX_MB, "+envPrefix+"MAX_STREAMS and "+envPrefix+"MAX_INFLIGHT_MB must not be negative")
 	}
 	if c.CacheMaxMB > 0 && c.CacheTTL <= 0 {
 		problems = append(problems, envPrefix+"CACHE_TTL must be positive when the cache is on")

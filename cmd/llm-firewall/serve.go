@@ -51,6 +51,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	engine := pipeline.NewEngine(engineOpts...)
 	srv := extproc.NewServer(extproc.Config{
 		Budget: cfg.Budget, MaxBodyBytes: cfg.MaxBodyBytes, MaxStreams: cfg.MaxStreams,
+		MaxInflightBytes: int64(cfg.MaxInflightMB) << 20, RequireProtocolConfig: cfg.RequireProtocolConfig,
 	}, engine, extproc.NewMetrics(reg), log)
 
 	gs := grpc.NewServer(
@@ -58,7 +59,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 		grpc.MaxSendMsgSize(cfg.MaxRecvBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionAge:      cfg.MaxConnectionAge,
-			MaxConnectionAgeGrace: cfg.ShutdownGrace,
+			MaxConnectionAgeGrace: cfg.MaxConnectionAgeGrace,
 		}),
 		// Envoy pings idle HTTP/2 connections; do not kill it for that.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),

@@ -84,3 +84,26 @@ func BenchmarkDecompress(b *testing.B) {
 		})
 	}
 }
+
+// numberArrayBody is a 1 MiB body of `{"x":[0,0,0,...]}`: the most nodes
+// per byte a JSON body can have.
+func numberArrayBody(size int) []byte {
+	b := make([]byte, 0, size+8)
+	b = append(b, `{"x":[0`...)
+	for len(b) < size-2 {
+		b = append(b, ",0"...)
+	}
+	return append(b, "]}"...)
+}
+
+func BenchmarkDecodeNumberArray(b *testing.B) {
+	body := numberArrayBody(1 << 20)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		// GenericJSON has no node cap of its own to trip besides Limits.
+		if _, err := DecodeRequest(GenericJSON, body, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -27,9 +27,10 @@ type Isolated interface {
 }
 
 // ViewUser is implemented by detectors that read Input.Views; the engine
-// normalizes the segments once before the first such detector runs.
+// normalizes the segments once, before the first detector that reports it
+// will read them for this direction.
 type ViewUser interface {
-	UsesViews() bool
+	UsesViews(dir Direction) bool
 }
 
 // Normalizer turns a segment's text into its View. detectors/normalize

@@ -179,7 +179,7 @@ func (e *Engine) runDetectors(ctx context.Context, p *Policy, in *Input) (res de
 		}
 		family = d.Family()
 		if in.Views == nil {
-			if vu, ok := d.Detector.(ViewUser); ok && vu.UsesViews() {
+			if vu, ok := d.Detector.(ViewUser); ok && vu.UsesViews(in.Direction) {
 				normalizeInput(in)
 			}
 		}

@@ -78,7 +78,9 @@ type Input struct {
 // (detectors/normalize) and shared by every detector.
 type View struct {
 	// Text is what detectors match against: NFKC, confusables folded,
-	// invisible characters removed, spacing and leetspeak collapsed, lower-cased.
+	// invisible characters removed, letter spacing collapsed, lower-cased.
+	// Alternative readings (leetspeak, stripped markup, decoded escapes)
+	// are Layers, so Text keeps keys and IDs intact for other detectors.
 	Text string
 	// Offsets maps Text back to the original: Offsets[i] is the byte offset
 	// in the segment's original text of Text's byte i; len(Offsets) ==

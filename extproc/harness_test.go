@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -285,7 +286,11 @@ func reqBody(b []byte, eos bool) *extprocv3.ProcessingRequest {
 }
 
 func respHeaders(status string, eos bool, kv ...string) *extprocv3.ProcessingRequest {
-	all := append([]string{":status", status, "content-type", "application/json"}, kv...)
+	all := []string{":status", status}
+	if !slices.Contains(kv, "content-type") {
+		all = append(all, "content-type", "application/json")
+	}
+	all = append(all, kv...)
 	return &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: headers(eos, all...)}}
 }
 

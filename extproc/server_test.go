@@ -407,12 +407,12 @@ func TestStreamedRedaction(t *testing.T) {
 	if c.GetHeaderMutation() != nil || !bytes.Contains(c.GetBodyMutation().GetBody(), []byte("[REDACTED:SECRET]")) {
 		t.Fatalf("streamed redaction: headers %v body %s", c.GetHeaderMutation(), c.GetBodyMutation().GetBody())
 	}
-	// A compressed streamed body cannot be relabelled: refused, not leaked.
+	// A compressed streamed body cannot be relabelled: blocked, not leaked.
 	e = h.open()
 	e.mode.RequestBodyMode = filterv3.ProcessingMode_STREAMED
 	e.send(reqHeaders(chatPath, false, "content-encoding", "gzip"))
-	if ir := immediate(t, e.send(reqBody(gz(t, chat("key secret-42")), true))); ir.GetStatus().GetCode() != 500 {
-		t.Fatalf("status %d, want 500", ir.GetStatus().GetCode())
+	if ir := immediate(t, e.send(reqBody(gz(t, chat("key secret-42")), true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("status %d, want 403", ir.GetStatus().GetCode())
 	}
 }
 
@@ -572,5 +572,52 @@ func TestAuditLogHasDecisionsButNoText(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+func sse(events ...string) []byte {
+	var b bytes.Buffer
+	for _, ev := range events {
+		b.WriteString("data: " + ev + "\n\n")
+	}
+	b.WriteString("data: [DONE]\n\n")
+	return b.Bytes()
+}
+
+func TestSSEResponseIsAssembledAndScanned(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	chunk := func(text string) string {
+		b, _ := json.Marshal(map[string]any{"object": "chat.completion.chunk", "choices": []map[string]any{{"index": 0, "delta": map[string]any{"content": text}}}})
+		return string(b)
+	}
+	stream := func(parts ...string) *envoy {
+		e := h.open()
+		e.send(reqHeaders(chatPath, false))
+		e.send(reqBody(chat("hi"), true))
+		e.send(respHeaders("200", false, "content-type", "text/event-stream"))
+		return e
+	}
+	// A word split across delta events, one part JSON-escaped.
+	e := stream()
+	if ir := immediate(t, e.send(respBody(sse(chunk("sure, BLO"), `{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"\u0043KME"}}]}`), true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("split BLOCKME in SSE: status %d, want 403", ir.GetStatus().GetCode())
+	}
+	// A redaction cannot be written back into SSE yet: blocked, not leaked.
+	e = stream()
+	if ir := immediate(t, e.send(respBody(sse(chunk("token secret-"), chunk("1234")), true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("secret in SSE: status %d, want 403", ir.GetStatus().GetCode())
+	}
+	e = stream()
+	if c := common(t, e.send(respBody(sse(chunk("Paris "), chunk("is nice.")), true))); c.GetBodyMutation() != nil {
+		t.Fatal("a clean stream passes unchanged")
+	}
+}
+
+func TestLenientFallbackDecodesEscapes(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	e := h.open("x-llmfw-policy", "lenient")
+	e.send(reqHeaders(chatPath, false))
+	if ir := immediate(t, e.send(reqBody([]byte(`{"messages":[{"role":"user","content":"\u0042LOCKME"},]}`), true))); ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("escaped text in a malformed body: status %d, want 403", ir.GetStatus().GetCode())
 	}
 }

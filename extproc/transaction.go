@@ -485,28 +485,33 @@ func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv
 }
 
 // redact writes the redactions back into the body. Whatever cannot be
-// written back faithfully is refused rather than forwarded.
+// written back faithfully is blocked rather than forwarded.
 func (tx *transaction) redact(d *direction, ph phase, v *pipeline.Verdict, doc *codec.Document, decoded, headersGone bool) *extprocv3.ProcessingResponse {
-	tx.audit(d.dir, v)
-	fail := func(reason string) *extprocv3.ProcessingResponse {
-		fv := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseError, 500, reason)
-		fv.Findings = v.Findings
-		return tx.refuse(d, &fv)
+	// What cannot be cut out in place is blocked: the findings stand, only
+	// the remedy changes.
+	fail := func(why string) *extprocv3.ProcessingResponse {
+		bv := *v
+		bv.Action, bv.WouldBe, bv.Status, bv.Redactions = pipeline.Block, pipeline.Block, tx.policy.BlockStatus, nil
+		if rules := v.Rules(); len(rules) > 0 {
+			bv.Reason = "blocked: " + rules[0] + " (" + why + ")"
+		}
+		return tx.refuse(d, &bv)
 	}
 	if doc == nil {
 		return fail("nothing to redact in")
 	}
 	out, err := doc.Rewrite(v.Redactions)
 	if err != nil {
-		tx.s.log.Error("rewrite failed", "decision_id", tx.id, "err", err)
-		return fail("redaction could not be written back")
+		tx.s.log.Info("redaction cannot be written back in place; blocking", "decision_id", tx.id, "api", string(doc.API()), "err", err)
+		return fail("cannot be redacted in place")
 	}
 	if headersGone {
 		if decoded {
 			// The body would go out decoded under its old content-encoding.
-			return fail("cannot redact a compressed streamed body")
+			return fail("a compressed streamed body cannot be redacted in place")
 		}
 		// STREAMED: Envoy drops content-length itself when the body changes.
+		tx.audit(d.dir, v)
 		return continueReply(ph, nil, replaceBody(out), decisionMetadata(d.dir, v))
 	}
 	hs := &headerSet{}
@@ -515,6 +520,7 @@ func (tx *transaction) redact(d *direction, ph phase, v *pipeline.Verdict, doc *
 	}
 	hs.Set("content-length", itoa(len(out)))
 	tx.decisionHeaders(hs, d, v)
+	tx.audit(d.dir, v)
 	return continueReply(ph, hs, replaceBody(out), decisionMetadata(d.dir, v))
 }
 
@@ -594,9 +600,10 @@ func (tx *transaction) evaluate(ctx context.Context, d *direction, raw []byte) (
 }
 
 // decode picks the codec for the body. On an LLM route a malformed request
-// is refused (unless the policy relaxes it, then it is scanned as text); a
-// response that is not what the API promises is scanned as JSON or text,
-// never skipped.
+// is refused (unless the policy relaxes it); whatever is scanned as text
+// goes through the lenient decoder, which also decodes every string literal
+// so escapes cannot hide words. A response that is not what the API
+// promises is scanned as JSON or text, never skipped.
 func (tx *transaction) decode(d *direction, body []byte) (*codec.Document, error) {
 	lim := codec.Limits{MaxBytes: tx.s.cfg.MaxBodyBytes}
 	if d.dir == pipeline.Request {
@@ -607,34 +614,45 @@ func (tx *transaction) decode(d *direction, body []byte) (*codec.Document, error
 		if tx.api.IsLLM() && tx.policy.RejectMalformed {
 			return nil, err
 		}
-		return codec.DecodeRequest(codec.PlainText, body, lim)
+		return codec.DecodeLenient(body, d.dir, lim)
+	}
+	if isEventStream(d.contentType) {
+		return codec.DecodeSSE(tx.api, body, lim)
 	}
 	api := tx.api
-	if tx.status < 200 || tx.status > 299 || !isJSON(d.contentType) {
+	if tx.status < 200 || tx.status > 299 || !api.IsLLM() {
 		api = codec.GenericJSON
-		if !isJSON(d.contentType) {
-			api = codec.PlainText
-		}
+	}
+	if !isJSON(d.contentType) {
+		return codec.DecodeLenient(body, d.dir, lim)
 	}
 	doc, err := codec.DecodeResponse(api, body, lim)
 	if err == nil || errors.Is(err, codec.ErrTooLarge) {
 		return doc, err
 	}
-	if api != codec.GenericJSON && api != codec.PlainText {
+	if api != codec.GenericJSON {
 		if doc, err := codec.DecodeResponse(codec.GenericJSON, body, lim); err == nil {
 			return doc, nil
 		}
 	}
-	return codec.DecodeResponse(codec.PlainText, body, lim)
+	return codec.DecodeLenient(body, d.dir, lim)
 }
 
-func isJSON(ct string) bool {
+func isEventStream(ct string) bool {
+	return mediaType(ct) == "text/event-stream"
+}
+
+func mediaType(ct string) string {
 	ct = strings.ToLower(ct)
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	ct = strings.TrimSpace(ct)
-	return ct == "application/json" || strings.HasSuffix(ct, "+json")
+	return strings.TrimSpace(ct)
+}
+
+func isJSON(ct string) bool {
+	mt := mediaType(ct)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 func (tx *transaction) tooLarge(d *direction, n int) pipeline.Verdict {

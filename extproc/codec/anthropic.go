@@ -55,7 +55,7 @@ func (x *extractor) anthropicContent(c int32, field string, role pipeline.Role, 
 		x.emit(c, role, prov, field)
 	case kindNull:
 	case kindArray:
-		for i, b := 0, x.t.nodes[c].first; b >= 0; i, b = i+1, x.t.nodes[b].next {
+		for i, b := 0, x.t.first(c); b >= 0; i, b = i+1, x.t.nodes[b].next {
 			if err := x.anthropicBlock(b, idx(field, i), role, prov); err != nil {
 				return err
 			}
@@ -66,11 +66,38 @@ func (x *extractor) anthropicContent(c int32, field string, role pipeline.Role, 
 	return nil
 }
 
+// anthropicBlock scans one content block. A block whose duplicate "type"
+// keys disagree is scanned as each of its types, and is treated as media
+// only when every type is a media type.
 func (x *extractor) anthropicBlock(b int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
 	if x.kind(b) != kindObject {
 		return shapeErr(field, "an object")
 	}
-	typ := x.strMember(b, "type")
+	var buf [2]string
+	types := x.partTypes(b, buf[:0])
+	if allBinary(types) {
+		x.binary(b, role, prov, field)
+		return nil
+	}
+	if len(types) == 0 {
+		types = append(types, "")
+	}
+	for _, typ := range types {
+		if err := x.anthropicBlockAs(b, typ, field, role, prov); err != nil {
+			return err
+		}
+	}
+	// A text member is scanned with the message's role whatever the type
+	// says (tool_use, thinking...), not left to the sweep as unknown.
+	for v := x.t.member(b, "text", -1); v >= 0; v = x.t.member(b, "text", v) {
+		if x.kind(v) == kindString {
+			x.emit(v, role, prov, field+".text")
+		}
+	}
+	return nil
+}
+
+func (x *extractor) anthropicBlockAs(b int32, typ, field string, role pipeline.Role, prov pipeline.Provenance) error {
 	switch typ {
 	case "tool_use", "server_tool_use", "mcp_tool_use":
 		// The tool's input is model output whatever the schema.
@@ -90,11 +117,8 @@ func (x *extractor) anthropicBlock(b int32, field string, role pipeline.Role, pr
 	case "thinking":
 		return x.textMembers(b, "thinking", role, prov, field)
 	}
-	if binaryPartTypes[typ] {
-		x.binary(b, role, prov, field)
-		return nil
-	}
-	// Text blocks, and any unknown block that has a text member.
+	// Text blocks, and any unknown block (or a media type next to a
+	// disagreeing duplicate) that has a text member.
 	return x.textMembers(b, "text", role, prov, field)
 }
 
@@ -114,19 +138,30 @@ func (x *extractor) anthropicDocument(b int32, field string, role pipeline.Role)
 		}
 	}
 	return x.objectMembers(b, "source", field+".source", func(src int32, f string) error {
-		switch x.strMember(src, "type") {
-		case "text":
-			return x.textMembers(src, "data", role, doc, f)
-		case "content":
-			for c := x.t.member(src, "content", -1); c >= 0; c = x.t.member(src, "content", c) {
-				if err := x.anthropicContent(c, f+".content", role, doc); err != nil {
+		var buf [2]string
+		types := x.partTypes(src, buf[:0])
+		textual := false
+		for _, typ := range types {
+			switch typ {
+			case "text":
+				textual = true
+				if err := x.textMembers(src, "data", role, doc, f); err != nil {
 					return err
 				}
+			case "content":
+				textual = true
+				for c := x.t.member(src, "content", -1); c >= 0; c = x.t.member(src, "content", c) {
+					if err := x.anthropicContent(c, f+".content", role, doc); err != nil {
+						return err
+					}
+				}
 			}
-			return nil
 		}
-		// base64 PDFs, URLs and file ids are not text.
-		x.binary(src, role, doc, f)
+		if !textual && len(types) > 0 {
+			// base64 PDFs, URLs and file ids are not text; a source with
+			// no type at all is left to the sweep.
+			x.binary(src, role, doc, f)
+		}
 		return nil
 	})
 }

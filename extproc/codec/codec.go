@@ -1,5 +1,8 @@
 // Package codec knows the LLM API payloads: it finds every text to scan in a
-// request or response body (with role, provenance and byte location), writes
+// request or response body (with role, provenance and byte location),
+// assembles the texts of a streamed (SSE) response across its events
+// (DecodeSSE), decodes the string literals of a body that is not valid JSON
+// (DecodeLenient), writes
 // a body back with chosen spans replaced while leaving every other byte as it
 // was, undoes content-encoding within a size bound, and shapes error bodies
 // the way each provider does so SDK clients show a clear message.
@@ -38,6 +41,11 @@ var (
 type Limits struct {
 	MaxBytes int // decoded body size; 0 means no limit
 	MaxDepth int // JSON nesting depth; 0 means DefaultMaxDepth
+	// MaxNodes bounds the JSON values (strings, numbers, containers...) a
+	// body may hold, so a body of tiny values cannot cost many times its
+	// size in memory; over it a decoder returns ErrTooLarge. 0 means
+	// DefaultMaxNodes(body size); negative means no cap.
+	MaxNodes int
 }
 
 // DefaultMaxDepth bounds JSON nesting when Limits.MaxDepth is 0.
@@ -51,6 +59,9 @@ type Document struct {
 	meta     pipeline.Meta
 	// locs[i] is where segments[i] lives in body.
 	locs []location
+	// noRewrite, when set, says why redactions cannot be written back
+	// (an SSE document's texts are assembled across events).
+	noRewrite string
 }
 
 func (d *Document) API() API                     { return d.api }

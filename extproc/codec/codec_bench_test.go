@@ -85,25 +85,56 @@ func BenchmarkDecompress(b *testing.B) {
 	}
 }
 
-// numberArrayBody is a 1 MiB body of `{"x":[0,0,0,...]}`: the most nodes
-// per byte a JSON body can have.
-func numberArrayBody(size int) []byte {
-	b := make([]byte, 0, size+8)
-	b = append(b, `{"x":[0`...)
-	for len(b) < size-2 {
-		b = append(b, ",0"...)
-	}
-	return append(b, "]}"...)
-}
-
 func BenchmarkDecodeNumberArray(b *testing.B) {
 	body := numberArrayBody(1 << 20)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		// GenericJSON has no node cap of its own to trip besides Limits.
-		if _, err := DecodeRequest(GenericJSON, body, Limits{}); err != nil {
-			b.Fatal(err)
-		}
+	// uncapped: what the tree itself costs; default: the node cap refuses
+	// the body after DefaultMaxNodes values.
+	for _, tc := range []struct {
+		name string
+		lim  Limits
+	}{{"uncapped", Limits{MaxNodes: -1}}, {"default", Limits{}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				_, err := DecodeRequest(GenericJSON, body, tc.lim)
+				if (err != nil) != (tc.lim.MaxNodes == 0) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// chatStream builds an OpenAI chat completion stream of about size bytes
+// with one short delta per event, as servers send them.
+func chatStream(size int) []byte {
+	var b strings.Builder
+	words := strings.Fields("Please summarise the quarterly report including revenue growth and risks")
+	for i := 0; b.Len() < size; i++ {
+		chunk, _ := json.Marshal(map[string]any{
+			"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": " " + words[i%len(words)]}, "finish_reason": nil}},
+		})
+		b.WriteString("data: ")
+		b.Write(chunk)
+		b.WriteString("\n\n")
+	}
+	b.WriteString("data: [DONE]\n\n")
+	return []byte(b.String())
+}
+
+func BenchmarkDecodeSSE(b *testing.B) {
+	for _, size := range []int{1 << 10, 16 << 10} {
+		body := chatStream(size)
+		b.Run(fmt.Sprintf("openai.chat/%dKB", size>>10), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := DecodeSSE(OpenAIChat, body, Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -307,7 +307,7 @@ func TestDecodeInline(t *testing.T) {
 		{
 			name: "generic json malformed falls back to text", api: GenericJSON, dir: pipeline.Request,
 			body: `{"a": broken`,
-			want: []string{`unknown|user_input|body|{"a": broken`},
+			want: []string{`unknown|user_input|body|{"a": broken`, "unknown|user_input|body.literal[0]|a"},
 			meta: &pipeline.Meta{API: "text"},
 		},
 		{

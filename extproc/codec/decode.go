@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -18,6 +19,9 @@ type location struct {
 	// UTF-8 bytes that Text shows as U+FFFD, so offsets into Text can be
 	// mapped back to the body byte for byte.
 	badBytes []int32
+	// decoded marks text decoded from the range by a tolerant scan
+	// (DecodeLenient): it has no byte-for-byte place to write back to.
+	decoded bool
 }
 
 // DecodeRequest finds the texts of a request body of the given API.
@@ -43,14 +47,12 @@ func decode(api API, body []byte, lim Limits, dir pipeline.Direction) (*Document
 		if len(body) == 0 {
 			return d, nil // a bodyless JSON request (GET, DELETE) has nothing to scan
 		}
-		t, err := parseJSON(body, lim.MaxDepth)
+		t, err := parseJSON(body, lim.MaxDepth, lim.nodeCap(len(body)))
 		if errors.Is(err, ErrMalformed) {
 			// Not an LLM API: the upstream decides what a broken body
-			// means, so scan it as text rather than refuse it.
-			d.api = PlainText
-			d.meta.API = string(PlainText)
-			decodePlain(d, dir)
-			return d, nil
+			// means, so scan it as text (and its string literals
+			// decoded, see DecodeLenient) rather than refuse it.
+			return DecodeLenient(body, dir, lim)
 		}
 		if err != nil {
 			return nil, err
@@ -62,7 +64,7 @@ func decode(api API, body []byte, lim Limits, dir pipeline.Direction) (*Document
 	default:
 		return nil, fmt.Errorf("codec: unknown API %q", api)
 	}
-	t, err := parseJSON(body, lim.MaxDepth)
+	t, err := parseJSON(body, lim.MaxDepth, lim.nodeCap(len(body)))
 	if err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", api, dir, err)
 	}
@@ -136,10 +138,11 @@ func (x *extractor) emit(n int32, role pipeline.Role, prov pipeline.Provenance, 
 	}
 	x.taken[n] = true
 	nd := &x.t.nodes[n]
-	if nd.str == "" {
+	str := x.t.str(n)
+	if str == "" {
 		return
 	}
-	x.d.segments = append(x.d.segments, pipeline.Segment{Text: nd.str, Role: role, Provenance: prov, Field: field})
+	x.d.segments = append(x.d.segments, pipeline.Segment{Text: str, Role: role, Provenance: prov, Field: field})
 	x.d.locs = append(x.d.locs, location{start: nd.start, end: nd.end})
 }
 
@@ -166,17 +169,51 @@ func (x *extractor) textMembers(obj int32, key string, role pipeline.Role, prov 
 	return nil
 }
 
-// strMember returns the last string value of key (control fields) and
-// marks every occurrence as structural.
+// strMember returns the last string value of key (control fields, any
+// case variant) and marks every occurrence up to maxStructural bytes as
+// structural; a longer one is left to the sweep, as under any enum key.
 func (x *extractor) strMember(obj int32, key string) string {
 	s := ""
 	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
 		if x.kind(v) == kindString {
-			x.taken[v] = true
-			s = x.t.nodes[v].str
+			s = x.t.str(v)
+			if len(s) <= maxStructural {
+				x.taken[v] = true // never un-take: an emitted literal stays emitted once
+			}
 		}
 	}
 	return s
+}
+
+// partTypes returns the string values of every "type" member of obj, any
+// case variant (marked structural like strMember). Parsers disagree on
+// which duplicate wins, so callers act on every value, never just one.
+// buf lets the common single-type case avoid an allocation.
+func (x *extractor) partTypes(obj int32, buf []string) []string {
+	out := buf[:0]
+	for v := x.t.member(obj, "type", -1); v >= 0; v = x.t.member(obj, "type", v) {
+		if x.kind(v) == kindString {
+			s := x.t.str(v)
+			if len(s) <= maxStructural {
+				x.taken[v] = true
+			}
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// allBinary reports whether every declared type is a media type: only
+// then may a part's non-text strings be skipped.
+func allBinary(types []string) bool {
+	for _, t := range types {
+		if !binaryPartTypes[t] {
+			return false
+		}
+	}
+	return len(types) > 0
 }
 
 // walkStrings calls fn for every string value under n with its path;
@@ -189,14 +226,14 @@ func (x *extractor) walkStrings(n int32, path []byte, effKey string, fn func(n i
 		fn(n, path, effKey)
 	case kindObject:
 		i := 0
-		for c := nd.first; c >= 0; c = x.t.nodes[c].next {
-			k := x.t.nodes[c].key
+		for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
+			k := x.t.key(c)
 			x.walkStrings(c, appendKey(path, k, i), k, fn)
 			i++
 		}
 	case kindArray:
 		i := 0
-		for c := nd.first; c >= 0; c = x.t.nodes[c].next {
+		for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
 			x.walkStrings(c, appendIndex(path, i), effKey, fn)
 			i++
 		}
@@ -214,14 +251,14 @@ func (x *extractor) leaves(n int32, role pipeline.Role, prov pipeline.Provenance
 }
 
 // binary handles a part that carries media (image, audio, file): its
-// base64 or URL strings are not text and are skipped, but any "text"
-// member is still scanned with the part's role.
+// base64 or URL strings are not text and are skipped, but any member whose
+// key folds to "text" is still scanned with the part's role.
 func (x *extractor) binary(n int32, role pipeline.Role, prov pipeline.Provenance, field string) {
 	x.walkStrings(n, pathBuf(field), "", func(s int32, path []byte, effKey string) {
 		if x.taken[s] {
 			return
 		}
-		if effKey == "text" {
+		if keyIs(effKey, "text") {
 			x.emit(s, role, prov, string(path))
 			return
 		}
@@ -241,12 +278,29 @@ var structural = map[string]bool{
 	"previous_response_id": true, "prompt_cache_key": true, "safety_identifier": true,
 	"truncation": true, "verbosity": true, "modalities": true, "include": true,
 	"voice": true, "created_at": true, "parallel_tool_calls": true,
+	// Streaming events: item ids and the random padding of Responses
+	// deltas, which would read as one long high-entropy string.
+	"item_id": true, "obfuscation": true,
 }
 
 // opaque lists keys whose values are signatures or encrypted blobs the
 // model never reads as text; they are skipped at any length.
 var opaque = map[string]bool{
 	"signature": true, "encrypted_content": true, "encrypted_index": true,
+}
+
+// skipStructural reports whether the sweep may skip str under key: a
+// structural key's enum value, except a role that is no known role name
+// (role text is scanned wherever it is).
+func skipStructural(key, str string) bool {
+	if !structural[key] {
+		return false
+	}
+	if key == "role" {
+		_, known := roleOf(str)
+		return known
+	}
+	return true
 }
 
 // maxStructural is the longest value the sweep treats as an enum or id
@@ -263,8 +317,8 @@ func (x *extractor) sweep() {
 		prov = pipeline.FromModel
 	}
 	x.walkStrings(0, make([]byte, 0, 256), "", func(s int32, path []byte, effKey string) {
-		str := x.t.nodes[s].str
-		if x.taken[s] || len(str) < 2 || opaque[effKey] || (structural[effKey] && len(str) <= maxStructural) {
+		str := x.t.str(s)
+		if x.taken[s] || len(str) < 2 || opaque[effKey] || (skipStructural(effKey, str) && len(str) <= maxStructural) {
 			return
 		}
 		x.emit(s, pipeline.RoleUnknown, prov, string(path))
@@ -284,7 +338,7 @@ func (x *extractor) genericNode(n int32, path []byte, prov pipeline.Provenance) 
 	nd := &x.t.nodes[n]
 	switch nd.kind {
 	case kindString:
-		if len(nd.str) >= 2 {
+		if len(x.t.str(n)) >= 2 {
 			field := string(path)
 			if field == "" {
 				field = "$" // the body is a bare string
@@ -293,11 +347,12 @@ func (x *extractor) genericNode(n int32, path []byte, prov pipeline.Provenance) 
 		}
 	case kindObject:
 		i := 0
-		for c := nd.first; c >= 0; c = x.t.nodes[c].next {
+		for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
 			cn := &x.t.nodes[c]
-			p := appendKey(path, cn.key, i)
-			if len(cn.key) >= 2 {
-				x.d.segments = append(x.d.segments, pipeline.Segment{Text: cn.key, Role: pipeline.RoleUnknown, Provenance: prov, Field: string(p) + "{key}"})
+			key := x.t.key(c)
+			p := appendKey(path, key, i)
+			if len(key) >= 2 {
+				x.d.segments = append(x.d.segments, pipeline.Segment{Text: key, Role: pipeline.RoleUnknown, Provenance: prov, Field: string(p) + "{key}"})
 				x.d.locs = append(x.d.locs, location{start: cn.keyStart, end: cn.keyEnd})
 			}
 			x.genericNode(c, p, prov)
@@ -305,7 +360,7 @@ func (x *extractor) genericNode(n int32, path []byte, prov pipeline.Provenance) 
 		}
 	case kindArray:
 		i := 0
-		for c := nd.first; c >= 0; c = x.t.nodes[c].next {
+		for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
 			x.genericNode(c, appendIndex(path, i), prov)
 			i++
 		}
@@ -399,39 +454,69 @@ type roleInfo struct {
 	rank int // higher is more trusted
 }
 
-func roleOf(s string) roleInfo {
+// roleOf maps a role name; ok is false for a name no API defines, which
+// is then text (scanned) and counts as a user message.
+func roleOf(s string) (r roleInfo, ok bool) {
 	switch s {
 	case "system", "developer":
-		return roleInfo{pipeline.RoleSystem, pipeline.FromSystem, 4}
+		return roleInfo{pipeline.RoleSystem, pipeline.FromSystem, 4}, true
 	case "assistant", "model":
-		return roleInfo{pipeline.RoleAssistant, pipeline.FromModel, 3}
+		return roleInfo{pipeline.RoleAssistant, pipeline.FromModel, 3}, true
 	case "user":
-		return roleInfo{pipeline.RoleUser, pipeline.FromUser, 1}
+		return userRole, true
 	case "tool", "function":
-		return roleInfo{pipeline.RoleTool, pipeline.FromTool, 0}
+		return roleInfo{pipeline.RoleTool, pipeline.FromTool, 0}, true
 	}
-	return roleInfo{pipeline.RoleUnknown, pipeline.FromUser, 2}
+	return userRole, false
 }
 
-// messageRole reads a message's role. With duplicate "role" keys the least
-// trusted value wins, whatever the order: first-wins and last-wins parsers
-// disagree, and a repeated role must never turn user or tool text into
-// system text in our scan while the model sees it as user text. (For other
-// control fields the last occurrence is used.)
+var userRole = roleInfo{pipeline.RoleUser, pipeline.FromUser, 1}
+
+// messageRole reads a message's role. With duplicate "role" keys (any case
+// variant) the least trusted value wins, whatever the order: first-wins and
+// last-wins parsers disagree, and a repeated role must never turn user or
+// tool text into system text in our scan while the model sees it as user
+// text. (For other control fields the last occurrence is used.) A role
+// that is not a known name is scanned as text and makes the message a user
+// one; a message without a role keeps RoleUnknown.
 func (x *extractor) messageRole(msg int32, field string) (roleInfo, error) {
 	best := roleInfo{pipeline.RoleUnknown, pipeline.FromUser, 2}
 	found := false
+	prov := pipeline.FromUser
+	if x.dir == pipeline.Response {
+		prov = pipeline.FromModel
+	}
 	for v := x.t.member(msg, "role", -1); v >= 0; v = x.t.member(msg, "role", v) {
 		if x.kind(v) != kindString {
 			return best, shapeErr(field+".role", "a string")
 		}
-		x.taken[v] = true
-		r := roleOf(x.t.nodes[v].str)
+		r, ok := roleOf(x.t.str(v))
+		if ok {
+			x.taken[v] = true
+		} else {
+			x.emit(v, pipeline.RoleUnknown, prov, field+".role")
+		}
 		if !found || r.rank < best.rank {
 			best, found = r, true
 		}
 	}
 	return best, nil
+}
+
+// responseRoles marks a response message's known roles as structural and
+// scans any other role value as text (the role itself is not used: a
+// response is model output).
+func (x *extractor) responseRoles(m int32, field string) {
+	for v := x.t.member(m, "role", -1); v >= 0; v = x.t.member(m, "role", v) {
+		if x.kind(v) != kindString {
+			continue
+		}
+		if _, ok := roleOf(x.t.str(v)); ok {
+			x.taken[v] = true
+		} else {
+			x.emit(v, pipeline.RoleUnknown, pipeline.FromModel, field+".role")
+		}
+	}
 }
 
 // arrayMembers calls fn for every element of every value of key, after
@@ -447,7 +532,7 @@ func (x *extractor) arrayMembers(obj int32, key, field string, fn func(i int, el
 			return 0, shapeErr(field, "an array")
 		}
 		count = max(count, int(x.t.nodes[v].count))
-		for i, el := 0, x.t.nodes[v].first; el >= 0; i, el = i+1, x.t.nodes[el].next {
+		for i, el := 0, x.t.first(v); el >= 0; i, el = i+1, x.t.nodes[el].next {
 			if err := fn(i, el, idx(field, i)); err != nil {
 				return 0, err
 			}
@@ -498,7 +583,7 @@ func (x *extractor) toolDecl(tool int32, field string) {
 	for _, k := range [...]string{"parameters", "input_schema"} {
 		for v := x.t.member(tool, k, -1); v >= 0; v = x.t.member(tool, k, v) {
 			x.walkStrings(v, pathBuf(field+"."+k), "", func(s int32, path []byte, effKey string) {
-				if effKey == "description" && !x.taken[s] {
+				if keyIs(effKey, "description") && !x.taken[s] {
 					x.emit(s, pipeline.RoleSystem, pipeline.FromSystem, string(path))
 				}
 			})

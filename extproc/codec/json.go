@@ -1,9 +1,9 @@
 package codec
 
 import (
-	"bytes"
 	"fmt"
 	"math"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -23,6 +23,11 @@ const (
 // body costs one growing allocation instead of one interface per value, and
 // objects keep every member in order, duplicate keys included: the scan must
 // see what any upstream parser (first-wins or last-wins) could see.
+//
+// A node holds offsets only (36 bytes): decoded keys and strings are read
+// back from the source or the escape arena on demand, so the worst-case
+// body (a long array of one-digit numbers) costs about 18 bytes of nodes per
+// body byte, bounded further by Limits.MaxNodes.
 type node struct {
 	kind kind
 	// start and end are the value's byte range in the body; for strings
@@ -31,32 +36,64 @@ type node struct {
 	// keyStart and keyEnd locate the member's key literal when the parent
 	// is an object; keyStart is -1 for array elements and the root.
 	keyStart, keyEnd int32
-	key              string // decoded key
-	str              string // decoded string value (kindString)
-	// keyRef and strRef are 1 + the index in parser.refs of a decoded
-	// escaped key or string, fixed up into key/str when parsing ends.
+	// keyRef and strRef are 1 + the index in tree.refs of the decoded text
+	// of an escaped key or string; 0 means the text is the literal itself.
 	keyRef, strRef int32
-	first, next    int32 // first child and next sibling; -1 for none
-	count          int32 // number of children
+	// next is the next sibling (-1 for none); a container's first child,
+	// when count > 0, is the node right after it.
+	next  int32
+	count int32 // number of children
 }
 
 // tree is a parsed JSON body.
 type tree struct {
-	body  []byte
-	src   string // one copy of body so unescaped strings are substrings, not allocations
+	src   string // the body; unescaped strings are substrings, not allocations
+	arena string // decoded text of every escaped key and string
+	refs  [][2]int32
 	nodes []node
 	strs  int // string values: an upper bound on segments of an LLM body
 	keys  int // object keys (GenericJSON scans them too)
 }
 
+// str is the decoded value of string node n.
+func (t *tree) str(n int32) string {
+	nd := &t.nodes[n]
+	if nd.strRef > 0 {
+		r := t.refs[nd.strRef-1]
+		return t.arena[r[0]:r[1]]
+	}
+	return t.src[nd.start+1 : nd.end-1]
+}
+
+// key is the decoded key of member n ("" for array elements and the root).
+func (t *tree) key(n int32) string {
+	nd := &t.nodes[n]
+	switch {
+	case nd.keyRef > 0:
+		r := t.refs[nd.keyRef-1]
+		return t.arena[r[0]:r[1]]
+	case nd.keyStart < 0:
+		return ""
+	}
+	return t.src[nd.keyStart+1 : nd.keyEnd-1]
+}
+
+// first is the first child of container n, or -1.
+func (t *tree) first(n int32) int32 {
+	if t.nodes[n].count == 0 {
+		return -1
+	}
+	return n + 1
+}
+
 // parser is an iterative (no recursion, so no stack growth on deep input)
 // strict RFC 8259 parser.
 type parser struct {
-	b        []byte
 	s        string
 	i        int
 	nodes    []node
 	maxDepth int
+	maxNodes int // <= 0: no cap
 	// arena holds the decoded text of every string with escapes; it becomes
 	// one string at the end, so escaped strings cost no allocation each.
 	arena []byte
@@ -69,12 +106,31 @@ func malformedAt(off int, what string) error {
 	return fmt.Errorf("invalid JSON at byte %d: %s: %w", off, what, ErrMalformed)
 }
 
-// parseJSON builds the tree of body. maxDepth bounds nesting of arrays and
-// objects (the root container is depth 1).
-func parseJSON(body []byte, maxDepth int) (*tree, error) {
-	if maxDepth <= 0 {
-		maxDepth = DefaultMaxDepth
+// DefaultMaxNodes is the node cap for a body of n bytes when
+// Limits.MaxNodes is 0: one JSON value per 4 body bytes, at least 4096.
+// Chat, Responses and Messages bodies carry text and run well under one
+// value per 10 bytes; only arrays of tiny numbers come near the cap.
+func DefaultMaxNodes(n int) int { return max(4096, n/4) }
+
+// nodeCap resolves Limits.MaxNodes for a body of n bytes (<= 0: no cap).
+func (l Limits) nodeCap(n int) int {
+	switch {
+	case l.MaxNodes == 0:
+		return DefaultMaxNodes(n)
+	case l.MaxNodes < 0:
+		return 0
 	}
+	return l.MaxNodes
+}
+
+func tooManyNodes(limit int) error {
+	return fmt.Errorf("JSON body has more than %d values (arrays of tiny numbers?); raise Limits.MaxNodes if such bodies are legitimate: %w", limit, ErrTooLarge)
+}
+
+// parseJSON builds the tree of body. maxDepth bounds nesting of arrays and
+// objects (the root container is depth 1); maxNodes bounds the number of
+// values (<= 0: no cap), so memory stays proportional to the body.
+func parseJSON(body []byte, maxDepth, maxNodes int) (*tree, error) {
 	if len(body) > math.MaxInt32 {
 		return nil, fmt.Errorf("body of %d bytes cannot be indexed: %w", len(body), ErrTooLarge)
 	}
@@ -83,30 +139,42 @@ func parseJSON(body []byte, maxDepth int) (*tree, error) {
 	if !utf8.Valid(body) {
 		return nil, malformedAt(firstInvalidUTF8(body), "invalid UTF-8")
 	}
-	src := string(body)
-	p := &parser{b: body, s: src, maxDepth: maxDepth}
+	return parseJSONString(string(body), maxDepth, maxNodes)
+}
+
+// parseJSONString parses valid UTF-8 text (the caller checks); SSE events
+// are substrings of one copy of the stream, so they are parsed without a
+// copy each.
+func parseJSONString(src string, maxDepth, maxNodes int) (*tree, error) {
+	return parseJSONInto(nil, src, maxDepth, maxNodes)
+}
+
+// parseJSONInto is parseJSONString building the tree in nodes' storage
+// when it is large enough (SSE events reuse one slice).
+func parseJSONInto(nodes []node, src string, maxDepth, maxNodes int) (*tree, error) {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	if len(src) > math.MaxInt32 {
+		return nil, fmt.Errorf("body of %d bytes cannot be indexed: %w", len(src), ErrTooLarge)
+	}
+	p := &parser{s: src, maxDepth: maxDepth, maxNodes: maxNodes}
 	// Every value but the first in a container follows a comma, so this
 	// bounds the node count (bytes inside strings only loosen it) and
-	// saves regrowing a slice of fat nodes.
-	p.nodes = make([]node, 0, bytes.Count(body, []byte{','})+bytes.Count(body, []byte{'['})+bytes.Count(body, []byte{'{'})+1)
+	// saves regrowing the slice.
+	want := strings.Count(src, ",") + strings.Count(src, "[") + strings.Count(src, "{") + 1
+	if maxNodes > 0 {
+		want = min(want, maxNodes+1)
+	}
+	if cap(nodes) >= want {
+		p.nodes = nodes[:0]
+	} else {
+		p.nodes = make([]node, 0, want)
+	}
 	if err := p.run(); err != nil {
 		return nil, err
 	}
-	if len(p.refs) > 0 {
-		arena := string(p.arena)
-		for i := range p.nodes {
-			n := &p.nodes[i]
-			if n.keyRef > 0 {
-				r := p.refs[n.keyRef-1]
-				n.key = arena[r[0]:r[1]]
-			}
-			if n.strRef > 0 {
-				r := p.refs[n.strRef-1]
-				n.str = arena[r[0]:r[1]]
-			}
-		}
-	}
-	return &tree{body: body, src: src, nodes: p.nodes, strs: p.strs, keys: p.keys}, nil
+	return &tree{src: src, arena: string(p.arena), refs: p.refs, nodes: p.nodes, strs: p.strs, keys: p.keys}, nil
 }
 
 func firstInvalidUTF8(b []byte) int {
@@ -121,8 +189,8 @@ func firstInvalidUTF8(b []byte) int {
 }
 
 func (p *parser) ws() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
 		case ' ', '\t', '\n', '\r':
 			p.i++
 		default:
@@ -140,18 +208,20 @@ type frame struct {
 func (p *parser) run() error {
 	stack := make([]frame, 0, 16)
 	keyStart, keyEnd, keyRef := int32(-1), int32(-1), int32(0)
-	key := ""
 	for {
 		// Parse one value at p.i.
 		p.ws()
-		if p.i >= len(p.b) {
+		if p.i >= len(p.s) {
 			return malformedAt(p.i, "unexpected end of input")
 		}
 		idx := int32(len(p.nodes))
-		n := node{start: int32(p.i), keyStart: keyStart, keyEnd: keyEnd, key: key, keyRef: keyRef, first: -1, next: -1}
-		keyStart, keyEnd, key, keyRef = -1, -1, "", 0
+		if p.maxNodes > 0 && len(p.nodes) >= p.maxNodes {
+			return tooManyNodes(p.maxNodes)
+		}
+		n := node{start: int32(p.i), keyStart: keyStart, keyEnd: keyEnd, keyRef: keyRef, next: -1}
+		keyStart, keyEnd, keyRef = -1, -1, 0
 		opened := false
-		switch c := p.b[p.i]; {
+		switch c := p.s[p.i]; {
 		case c == '{':
 			n.kind = kindObject
 			p.i++
@@ -161,11 +231,11 @@ func (p *parser) run() error {
 			p.i++
 			opened = true
 		case c == '"':
-			s, ref, err := p.str()
+			ref, err := p.str()
 			if err != nil {
 				return err
 			}
-			n.kind, n.str, n.strRef = kindString, s, ref
+			n.kind, n.strRef = kindString, ref
 			p.strs++
 		case c == 't':
 			if err := p.lit("true"); err != nil {
@@ -194,9 +264,7 @@ func (p *parser) run() error {
 		p.nodes = append(p.nodes, n)
 		if len(stack) > 0 {
 			top := &stack[len(stack)-1]
-			if top.last < 0 {
-				p.nodes[top.idx].first = idx
-			} else {
+			if top.last >= 0 {
 				p.nodes[top.last].next = idx
 			}
 			top.last = idx
@@ -212,14 +280,14 @@ func (p *parser) run() error {
 			if n.kind == kindObject {
 				closer = '}'
 			}
-			if p.i < len(p.b) && p.b[p.i] == closer {
+			if p.i < len(p.s) && p.s[p.i] == closer {
 				p.i++
 				p.nodes[idx].end = int32(p.i)
 				stack = stack[:len(stack)-1]
 			} else {
 				if n.kind == kindObject {
 					var err error
-					if keyStart, keyEnd, key, keyRef, err = p.member(); err != nil {
+					if keyStart, keyEnd, keyRef, err = p.member(); err != nil {
 						return err
 					}
 				}
@@ -230,23 +298,23 @@ func (p *parser) run() error {
 		for {
 			if len(stack) == 0 {
 				p.ws()
-				if p.i != len(p.b) {
+				if p.i != len(p.s) {
 					return malformedAt(p.i, "data after the top-level value")
 				}
 				return nil
 			}
 			top := stack[len(stack)-1]
 			p.ws()
-			if p.i >= len(p.b) {
+			if p.i >= len(p.s) {
 				return malformedAt(p.i, "unexpected end of input")
 			}
-			c := p.b[p.i]
+			c := p.s[p.i]
 			isObj := p.nodes[top.idx].kind == kindObject
 			if c == ',' {
 				p.i++
 				if isObj {
 					var err error
-					if keyStart, keyEnd, key, keyRef, err = p.member(); err != nil {
+					if keyStart, keyEnd, keyRef, err = p.member(); err != nil {
 						return err
 					}
 				}
@@ -264,27 +332,27 @@ func (p *parser) run() error {
 }
 
 // member reads `"key" :` and leaves p.i at the value.
-func (p *parser) member() (start, end int32, key string, ref int32, err error) {
+func (p *parser) member() (start, end, ref int32, err error) {
 	p.ws()
-	if p.i >= len(p.b) || p.b[p.i] != '"' {
-		return 0, 0, "", 0, malformedAt(p.i, "expected an object key")
+	if p.i >= len(p.s) || p.s[p.i] != '"' {
+		return 0, 0, 0, malformedAt(p.i, "expected an object key")
 	}
 	start = int32(p.i)
-	if key, ref, err = p.str(); err != nil {
-		return 0, 0, "", 0, err
+	if ref, err = p.str(); err != nil {
+		return 0, 0, 0, err
 	}
 	end = int32(p.i)
 	p.keys++
 	p.ws()
-	if p.i >= len(p.b) || p.b[p.i] != ':' {
-		return 0, 0, "", 0, malformedAt(p.i, "expected ':' after an object key")
+	if p.i >= len(p.s) || p.s[p.i] != ':' {
+		return 0, 0, 0, malformedAt(p.i, "expected ':' after an object key")
 	}
 	p.i++
-	return start, end, key, ref, nil
+	return start, end, ref, nil
 }
 
 func (p *parser) lit(want string) error {
-	if len(p.b)-p.i < len(want) || p.s[p.i:p.i+len(want)] != want {
+	if len(p.s)-p.i < len(want) || p.s[p.i:p.i+len(want)] != want {
 		return malformedAt(p.i, "invalid literal")
 	}
 	p.i += len(want)
@@ -296,7 +364,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // num accepts exactly the RFC 8259 number grammar.
 func (p *parser) num() error {
 	start := p.i
-	b := p.b
+	b := p.s
 	if b[p.i] == '-' {
 		p.i++
 	}
@@ -334,30 +402,29 @@ func (p *parser) num() error {
 	return nil
 }
 
-// str reads a string literal at p.i (the opening quote) and returns its
-// decoded value. Strings without escapes are substrings of p.s (no copy);
-// escaped ones are decoded into the arena and returned as a ref (1 +
-// index in p.refs) to fix up once parsing ends.
-func (p *parser) str() (string, int32, error) {
-	b := p.b
+// str reads a string literal at p.i (the opening quote). A string without
+// escapes is its own literal (ref 0, no copy); an escaped one is decoded
+// into the arena and returned as a ref (1 + index in p.refs).
+func (p *parser) str() (int32, error) {
+	b := p.s
 	start := p.i
 	i := start + 1
 	for i < len(b) {
 		c := b[i]
 		if c == '"' {
 			p.i = i + 1
-			return p.s[start+1 : i], 0, nil
+			return 0, nil
 		}
 		if c == '\\' {
 			break
 		}
 		if c < 0x20 {
-			return "", 0, malformedAt(i, "control character in string")
+			return 0, malformedAt(i, "control character in string")
 		}
 		i++
 	}
 	if i >= len(b) {
-		return "", 0, malformedAt(start, "unterminated string")
+		return 0, malformedAt(start, "unterminated string")
 	}
 	if p.arena == nil {
 		// Decoded text is never longer than its literal.
@@ -372,9 +439,9 @@ func (p *parser) str() (string, int32, error) {
 			p.i = i + 1
 			p.arena = buf
 			p.refs = append(p.refs, [2]int32{int32(arenaStart), int32(len(buf))})
-			return "", int32(len(p.refs)), nil
+			return int32(len(p.refs)), nil
 		case c < 0x20:
-			return "", 0, malformedAt(i, "control character in string")
+			return 0, malformedAt(i, "control character in string")
 		case c != '\\':
 			buf = append(buf, c)
 			i++
@@ -382,7 +449,7 @@ func (p *parser) str() (string, int32, error) {
 		}
 		// Escape sequence.
 		if i+1 >= len(b) {
-			return "", 0, malformedAt(i, "unterminated escape")
+			return 0, malformedAt(i, "unterminated escape")
 		}
 		esc := b[i+1]
 		switch esc {
@@ -401,7 +468,7 @@ func (p *parser) str() (string, int32, error) {
 		case 'u':
 			r, ok := hex4(b, i+2)
 			if !ok {
-				return "", 0, malformedAt(i, "invalid \\u escape")
+				return 0, malformedAt(i, "invalid \\u escape")
 			}
 			width := 6
 			switch {
@@ -409,29 +476,29 @@ func (p *parser) str() (string, int32, error) {
 				// A high surrogate must be followed by an escaped low one;
 				// anything else is text no two parsers agree on.
 				if i+12 > len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
-					return "", 0, malformedAt(i, "lone surrogate escape")
+					return 0, malformedAt(i, "lone surrogate escape")
 				}
 				lo, ok := hex4(b, i+8)
 				if !ok || lo < 0xDC00 || lo > 0xDFFF {
-					return "", 0, malformedAt(i, "lone surrogate escape")
+					return 0, malformedAt(i, "lone surrogate escape")
 				}
 				r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
 				width = 12
 			case r >= 0xDC00 && r <= 0xDFFF:
-				return "", 0, malformedAt(i, "lone surrogate escape")
+				return 0, malformedAt(i, "lone surrogate escape")
 			}
 			buf = utf8.AppendRune(buf, r)
 			i += width
 			continue
 		default:
-			return "", 0, malformedAt(i, "invalid escape")
+			return 0, malformedAt(i, "invalid escape")
 		}
 		i += 2
 	}
-	return "", 0, malformedAt(start, "unterminated string")
+	return 0, malformedAt(start, "unterminated string")
 }
 
-func hex4(b []byte, at int) (rune, bool) {
+func hex4(b string, at int) (rune, bool) {
 	if at+4 > len(b) {
 		return 0, false
 	}
@@ -454,23 +521,39 @@ func hex4(b []byte, at int) (rune, bool) {
 
 // member returns the next value of key in obj after the child after (-1
 // to start), or -1. Callers loop over every duplicate so no text hides
-// behind a repeated key.
+// behind a repeated key. Keys match case-insensitively the way Go's
+// encoding/json matches struct fields (Unicode simple folding, so the
+// Kelvin sign matches "k" and the long s matches "s"): an upstream that
+// decodes into structs reads "Text" or "ROLE" as text or role.
 func (t *tree) member(obj int32, key string, after int32) int32 {
 	var c int32
 	if after < 0 {
 		if obj < 0 || t.nodes[obj].kind != kindObject {
 			return -1
 		}
-		c = t.nodes[obj].first
+		c = t.first(obj)
 	} else {
 		c = t.nodes[after].next
 	}
 	for ; c >= 0; c = t.nodes[c].next {
-		if t.nodes[c].key == key {
+		if keyIs(t.key(c), key) {
 			return c
 		}
 	}
 	return -1
+}
+
+// keyIs reports whether k names the control key want (lower-case ASCII) in
+// encoding/json's case-insensitive sense.
+func keyIs(k, want string) bool {
+	if len(k) == len(want) && k == want {
+		return true
+	}
+	// Folded forms are never shorter: K and ſ take 3 and 2 bytes.
+	if len(k) < len(want) || len(k) > 3*len(want) {
+		return false
+	}
+	return strings.EqualFold(k, want)
 }
 
 // raw returns the bytes of node n as written in the body.

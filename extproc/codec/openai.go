@@ -81,7 +81,7 @@ func (x *extractor) chatContent(c int32, field string, role pipeline.Role, prov 
 		x.emit(c, role, prov, field)
 	case kindNull:
 	case kindArray:
-		for i, part := 0, x.t.nodes[c].first; part >= 0; i, part = i+1, x.t.nodes[part].next {
+		for i, part := 0, x.t.first(c); part >= 0; i, part = i+1, x.t.nodes[part].next {
 			if err := x.contentPart(part, idx(field, i), role, prov); err != nil {
 				return err
 			}
@@ -103,13 +103,15 @@ func (x *extractor) contentPart(part int32, field string, role pipeline.Role, pr
 	default:
 		return shapeErr(field, "an object")
 	}
-	typ := x.strMember(part, "type")
-	if binaryPartTypes[typ] {
+	var buf [2]string
+	if allBinary(x.partTypes(part, buf[:0])) {
 		x.binary(part, role, prov, field)
 		return nil
 	}
-	// "text" is scanned whatever the declared type, so a part cannot hide
-	// its text behind an odd or duplicated type.
+	// "text" (any case variant) is scanned whatever the declared type, so
+	// a part cannot hide its text behind an odd or duplicated type; a part
+	// whose duplicate types disagree is not treated as media, so its other
+	// strings reach the sweep.
 	if err := x.textMembers(part, "text", role, prov, field); err != nil {
 		return err
 	}
@@ -131,7 +133,7 @@ func (x *extractor) openAIChatResponse() error {
 		}
 		for _, k := range [...]string{"message", "delta"} {
 			if err := x.objectMembers(ch, k, field+"."+k, func(m int32, f string) error {
-				x.strMember(m, "role")
+				x.responseRoles(m, f)
 				return x.chatMessageBody(m, f, role, prov)
 			}); err != nil {
 				return err
@@ -146,6 +148,9 @@ func (x *extractor) openAIChatResponse() error {
 // ignore marks every string under obj's key as not text.
 func (x *extractor) ignore(obj int32, key string) {
 	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+		if k := x.kind(v); k != kindString && k != kindArray && k != kindObject {
+			continue // nothing to mark, and no path buffer to build
+		}
 		x.walkStrings(v, pathBuf(""), "", func(s int32, _ []byte, _ string) { x.taken[s] = true })
 	}
 }
@@ -164,7 +169,7 @@ func (x *extractor) openAIResponsesRequest() error {
 		case kindNull:
 		case kindArray:
 			x.d.meta.Messages = max(x.d.meta.Messages, int(x.t.nodes[in].count))
-			for i, item := 0, x.t.nodes[in].first; item >= 0; i, item = i+1, x.t.nodes[item].next {
+			for i, item := 0, x.t.first(in); item >= 0; i, item = i+1, x.t.nodes[item].next {
 				if err := x.responsesItem(item, idx("input", i)); err != nil {
 					return err
 				}
@@ -176,12 +181,26 @@ func (x *extractor) openAIResponsesRequest() error {
 	return x.toolDescriptions()
 }
 
-// responsesItem scans one Responses API item (input or output).
+// responsesItem scans one Responses API item (input or output). An item
+// whose duplicate "type" keys disagree is scanned as each of its types.
 func (x *extractor) responsesItem(item int32, field string) error {
 	if x.kind(item) != kindObject {
 		return shapeErr(field, "an object")
 	}
-	typ := x.strMember(item, "type")
+	var buf [2]string
+	types := x.partTypes(item, buf[:0])
+	if len(types) == 0 {
+		types = append(types, "")
+	}
+	for _, typ := range types {
+		if err := x.responsesItemAs(item, typ, field); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *extractor) responsesItemAs(item int32, typ, field string) error {
 	model := pipeline.FromModel
 	switch typ {
 	case "function_call", "custom_tool_call":
@@ -215,7 +234,7 @@ func (x *extractor) responsesItem(item int32, field string) error {
 			return err
 		}
 		if x.dir == pipeline.Response {
-			r = roleOf("assistant")
+			r = roleInfo{pipeline.RoleAssistant, pipeline.FromModel, 3}
 		}
 		for c := x.t.member(item, "content", -1); c >= 0; c = x.t.member(item, "content", c) {
 			if err := x.chatContent(c, field+".content", r.role, r.prov); err != nil {
@@ -263,7 +282,7 @@ func (x *extractor) promptList(obj int32, key string, role pipeline.Role, prov p
 		case kindNull:
 		case kindArray:
 			count = max(count, int(x.t.nodes[v].count))
-			for i, el := 0, x.t.nodes[v].first; el >= 0; i, el = i+1, x.t.nodes[el].next {
+			for i, el := 0, x.t.first(v); el >= 0; i, el = i+1, x.t.nodes[el].next {
 				switch x.kind(el) {
 				case kindString:
 					x.emit(el, role, prov, idx(key, i))

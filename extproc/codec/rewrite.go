@@ -20,9 +20,17 @@ type edit struct {
 // replacement of the span that starts first). A JSON segment is re-encoded
 // as a whole string literal in place of the original one; every byte
 // outside the changed literals stays identical.
+//
+// Some documents cannot take redactions, and Rewrite then fails (the
+// caller blocks instead): literal segments of DecodeLenient, and every
+// segment of DecodeSSE. With no redactions Rewrite always returns a copy
+// of the body.
 func (d *Document) Rewrite(reps []pipeline.Redaction) ([]byte, error) {
 	if len(reps) == 0 {
 		return bytes.Clone(d.body), nil
+	}
+	if d.noRewrite != "" {
+		return nil, fmt.Errorf("rewrite: %s", d.noRewrite)
 	}
 	sorted := slices.Clone(reps)
 	for i, r := range sorted {
@@ -92,6 +100,9 @@ func mergeSpans(reps []pipeline.Redaction) []pipeline.Redaction {
 func (d *Document) segmentEdits(seg int, spans []pipeline.Redaction) ([]edit, error) {
 	loc := d.locs[seg]
 	text := d.segments[seg].Text
+	if loc.decoded {
+		return nil, fmt.Errorf("rewrite: segment %d (%s) is text decoded from a malformed body and cannot be written back; block the body instead", seg, d.segments[seg].Field)
+	}
 	if d.api == PlainText {
 		// Raw bytes: splice each span into the body directly, so bytes
 		// between spans (invalid UTF-8 included) are untouched.

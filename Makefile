@@ -5,7 +5,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT   := golang.org/x/perf/cmd/benchstat@latest
 BENCH_COUNT ?= 6
 
-.PHONY: all build run test unit e2e bench lint fmt clean
+DATA        ?= ../shared/data
+CLASSIFIER  := detectors/injection/classifier
+
+.PHONY: all build run test unit e2e bench lint fmt clean train holdout eval
 
 all: build
 
@@ -32,6 +35,22 @@ e2e:
 #   go run $(BENCHSTAT) old.txt new.txt
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCH_COUNT) ./... | tee bench.txt
+
+# Retrain the prompt-attack classifier (deterministic: same data, same bytes).
+# Run it whenever detectors/normalize changes what it produces.
+train:
+	$(GO) run ./$(CLASSIFIER)/train -data $(DATA)/prompts-dev.jsonl -out $(CLASSIFIER)/model.bin -report $(CLASSIFIER)/report.json
+
+# The whole injection detector on the whole-source validation split
+# (out-of-fold classifier scores + rules), per category and source key.
+holdout:
+	$(GO) run ./$(CLASSIFIER)/train -data $(DATA)/prompts-dev.jsonl -out $$(mktemp) -report $$(mktemp) -dump /tmp/llmfw-oof.tsv
+	$(GO) run ./detectors/injection/holdout -data $(DATA)/prompts-dev.jsonl -oof /tmp/llmfw-oof.tsv
+
+# The default policy on the development corpora (in-sample for the shipped
+# classifier: use `make holdout` for held-out figures).
+eval: build
+	./$(BIN) eval --in $(DATA)/prompts-dev.jsonl
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/llm-firewall/llm-firewall/cache"
+	_ "github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/extproc"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -32,7 +34,7 @@ func benchServer(b *testing.B) *extproc.Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	srv := extproc.NewServer(extproc.Config{}, pipeline.NewEngine(pipeline.WithCache(store)), nil, nil)
+	srv := extproc.NewServer(extproc.Config{RequireProtocolConfig: true}, pipeline.NewEngine(pipeline.WithCache(store)), nil, nil)
 	srv.SetPolicies(ps)
 	return srv
 }
@@ -52,8 +54,10 @@ func prompt(size, n int) []byte {
 }
 
 func transactionMessages(body, resp []byte) []*extprocv3.ProcessingRequest {
+	first := reqHeaders(chatPath, false, "content-length", itoa(len(body)))
+	first.ProtocolConfig = &extprocv3.ProtocolConfiguration{RequestBodyMode: filterv3.ProcessingMode_BUFFERED, ResponseBodyMode: filterv3.ProcessingMode_BUFFERED}
 	return []*extprocv3.ProcessingRequest{
-		reqHeaders(chatPath, false, "content-length", itoa(len(body))),
+		first,
 		reqBody(body, true),
 		respHeaders("200", false, "content-length", itoa(len(resp))),
 		respBody(resp, true),

@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/llm-firewall/llm-firewall/cache"
-	_ "github.com/llm-firewall/llm-firewall/detectors/limits"
+	_ "github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 

@@ -10,9 +10,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	// Detector families register themselves with the pipeline here; adding a
-	// family is one import line.
-	_ "github.com/llm-firewall/llm-firewall/detectors/limits"
+	// Every detector family and the normalizer register with the pipeline
+	// (adding a family is one line in detectors/all).
+	_ "github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 

@@ -1,0 +1,9 @@
+// Package all registers every detector family and the normalizer with the
+// pipeline. Import it for its side effects; adding a family is one line here.
+package all
+
+import (
+	_ "github.com/llm-firewall/llm-firewall/detectors/injection"
+	_ "github.com/llm-firewall/llm-firewall/detectors/limits"
+	_ "github.com/llm-firewall/llm-firewall/detectors/normalize"
+)

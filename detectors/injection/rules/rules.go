@@ -1,0 +1,441 @@
+package rules
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Match is one rule firing on a text. Start and End are byte offsets into the
+// text given to Find.
+type Match struct {
+	Rule   string
+	Family string
+	Start  int
+	End    int
+	Score  float64
+}
+
+// Info describes one rule for documentation and scan output.
+type Info struct {
+	ID          string
+	Family      string
+	Description string
+	Score       float64
+	Languages   []string
+}
+
+// Families, in documentation order.
+var Families = []string{
+	"override", "persona", "extraction", "refusal_suppression", "prefix_injection",
+	"payload_splitting", "role_tag", "indirect", "encoded",
+}
+
+// rule is one entry of the catalogue: a rule ID and the patterns (usually one
+// per language) that make it fire.
+type rule struct {
+	name  string // ID suffix after the family
+	fam   string
+	score float64
+	desc  string
+	pats  []pattern
+}
+
+// pattern is one regular expression with the anchors that must occur in the
+// text before it is worth running. Every match of re must start at an anchor
+// (a word starting with one of words, or one of the substrings lits), so the
+// engine only tries re anchored at anchor positions; a free pattern need only
+// contain an anchor and is searched in a small window around it (kept for
+// CJK patterns whose rare words come last).
+type pattern struct {
+	lang  string
+	words []string // word prefixes (Latin, Cyrillic); two-byte anchors match whole words
+	lits  []string // substrings (CJK, punctuation, emoji)
+	// need: word prefixes of which at least one must occur somewhere in the
+	// text; a second cheap filter for patterns whose anchors are common words.
+	need []string
+	// span: the longest match in bytes (default defaultSpan); the regexp is
+	// run on this many bytes from the anchor.
+	span int
+	re   string
+	// lineStart: the match must begin at an anchor that starts a line (or the
+	// text, or follows sentence punctuation).
+	lineStart bool
+	free      bool
+}
+
+type compiled struct {
+	src       string // the pattern as written (for tests)
+	rule      int
+	re        *regexp.Regexp // \A-anchored unless free
+	lits      []string
+	lineStart bool
+	free      bool
+	hasNeed   bool
+	need      []string
+	span      int
+}
+
+// anchor is a word prefix of pattern pat; a need word of pattern p is stored
+// with pat = -(p+1).
+type anchor struct {
+	prefix string
+	pat    int32
+}
+
+// maxPatterns bounds the catalogue so that need flags fit a fixed bitset.
+const maxPatterns = 512
+
+// Patterns are bounded (no unbounded gaps): a match never extends further
+// than its span (defaultSpan unless set) from its start, and a free
+// pattern's match lies within freeWindow bytes of its anchor.
+const (
+	defaultSpan = 256
+	freeWindow  = 160
+)
+
+var (
+	ruleIDs   []string
+	ruleFams  []string
+	ruleScore []float64
+	pats      []compiled
+	wordIndex map[uint32][]anchor
+	litPats   []int32 // patterns with substring anchors
+)
+
+func init() {
+	if err := build(catalog); err != nil {
+		panic(err)
+	}
+}
+
+func build(cat []rule) error {
+	wordIndex = make(map[uint32][]anchor)
+	seen := map[string]bool{}
+	for ri, r := range cat {
+		id := "injection." + r.fam + "." + r.name
+		if seen[id] {
+			return fmt.Errorf("duplicate rule ID %q", id)
+		}
+		seen[id] = true
+		if !slices.Contains(Families, r.fam) {
+			return fmt.Errorf("rule %q: unknown family %q", id, r.fam)
+		}
+		if r.score <= 0 || r.score > 1 {
+			return fmt.Errorf("rule %q: score %v outside (0,1]", id, r.score)
+		}
+		ruleIDs = append(ruleIDs, id)
+		ruleFams = append(ruleFams, r.fam)
+		ruleScore = append(ruleScore, r.score)
+		for _, p := range r.pats {
+			src := p.re
+			if !p.free {
+				src = `\A(?:` + src + `)`
+			}
+			re, err := regexp.Compile(src)
+			if err != nil {
+				return fmt.Errorf("rule %q (%s): %w", id, p.lang, err)
+			}
+			if len(p.words) == 0 && len(p.lits) == 0 {
+				return fmt.Errorf("rule %q (%s): pattern without anchors", id, p.lang)
+			}
+			pi := int32(len(pats))
+			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: p.lits, lineStart: p.lineStart, free: p.free, hasNeed: len(p.need) > 0, need: p.need, span: cmp.Or(p.span, defaultSpan)})
+			if len(pats) > maxPatterns {
+				return fmt.Errorf("more than %d patterns", maxPatterns)
+			}
+			for _, w := range p.need {
+				if len(w) < 2 || w != strings.ToLower(w) {
+					return fmt.Errorf("rule %q (%s): need word %q must be lower-case and at least 2 bytes", id, p.lang, w)
+				}
+				k := key(w)
+				wordIndex[k] = append(wordIndex[k], anchor{prefix: w, pat: -pi - 1})
+				keyFilter.add(k)
+			}
+			for _, w := range p.words {
+				if len(w) < 2 || w != strings.ToLower(w) {
+					return fmt.Errorf("rule %q (%s): anchor %q must be lower-case and at least 2 bytes", id, p.lang, w)
+				}
+				k := key(w)
+				wordIndex[k] = append(wordIndex[k], anchor{prefix: w, pat: pi})
+				keyFilter.add(k)
+			}
+			if len(p.lits) > 0 {
+				litPats = append(litPats, pi)
+			}
+		}
+	}
+	return nil
+}
+
+// wordKey is the index key of a word of at least two bytes.
+func wordKey(w string) uint32 {
+	if len(w) == 2 {
+		return 1<<24 | uint32(w[0])<<8 | uint32(w[1])
+	}
+	return uint32(w[0])<<16 | uint32(w[1])<<8 | uint32(w[2])
+}
+
+// matchesWord reports whether word w is matched by anchor prefix a (whole
+// word for two-byte anchors, which share no key with longer words).
+func matchesWord(w, a string) bool { return strings.HasPrefix(w, a) }
+
+// key indexes an anchor by its first three bytes; two-byte anchors match
+// whole two-byte words only and get a key of their own.
+func key(w string) uint32 {
+	if len(w) == 2 {
+		return 1<<24 | uint32(w[0])<<8 | uint32(w[1])
+	}
+	return uint32(w[0])<<16 | uint32(w[1])<<8 | uint32(w[2])
+}
+
+// hit is an anchor occurrence: pattern pat may match around byte pos; for a
+// word anchor pat is -1 and the word text[pos:end] is looked up again.
+type hit struct{ pat, pos, end int32 }
+
+// Find returns the rules that fire on text (normalized: lower-case, NFKC),
+// at most one match per rule, sorted by Start.
+func Find(text string) []Match {
+	var need needSet
+	var hitBuf [128]hit
+	hits, hasHigh := scanWords(text, hitBuf[:0], &need)
+	for _, pi := range litPats {
+		for _, l := range pats[pi].lits {
+			if l[0] >= utf8.RuneSelf && !hasHigh {
+				continue
+			}
+			off := 0
+			for n := 0; n < 4; n++ {
+				i := strings.Index(text[off:], l)
+				if i < 0 {
+					break
+				}
+				hits = append(hits, hit{pi, int32(off + i), 0})
+				off += i + len(l)
+			}
+		}
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	var out []Match
+	var doneBuf [64]bool
+	done := doneBuf[:0]
+	if len(ruleIDs) <= len(doneBuf) {
+		done = doneBuf[:len(ruleIDs)]
+	} else {
+		done = make([]bool, len(ruleIDs))
+	}
+	try := func(pi int32, pos int) {
+		p := &pats[pi]
+		if done[p.rule] || p.hasNeed && !need.has(pi) {
+			return
+		}
+		if s, e, ok := matchAt(p, text, pos); ok {
+			done[p.rule] = true
+			out = append(out, Match{Rule: ruleIDs[p.rule], Family: ruleFams[p.rule], Start: s, End: e, Score: ruleScore[p.rule]})
+		}
+	}
+	for _, h := range hits {
+		if h.pat >= 0 {
+			try(h.pat, int(h.pos))
+			continue
+		}
+		w := text[h.pos:h.end]
+		last := int32(-1)
+		for _, a := range wordIndex[wordKey(w)] {
+			if a.pat >= 0 && a.pat != last && matchesWord(w, a.prefix) {
+				last = a.pat
+				try(a.pat, int(h.pos))
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
+}
+
+// matchAt tries pattern p at an anchor found at byte pos.
+func matchAt(p *compiled, text string, pos int) (int, int, bool) {
+	if p.lineStart && !startsLine(text, pos) {
+		return 0, 0, false
+	}
+	ws, we := pos, pos+p.span
+	if p.free {
+		ws, we = pos-freeWindow, pos+freeWindow
+	}
+	ws, we = max(0, ws), min(len(text), we)
+	for ws > 0 && !utf8.RuneStart(text[ws]) {
+		ws--
+	}
+	for we < len(text) && !utf8.RuneStart(text[we]) {
+		we++
+	}
+	if p.hasNeed && !containsAny(text[ws:we], p.need) {
+		return 0, 0, false
+	}
+	if loc := p.re.FindStringIndex(text[ws:we]); loc != nil {
+		return ws + loc[0], ws + loc[1], true
+	}
+	return 0, 0, false
+}
+
+// startsLine reports whether the word at pos begins a line, the text, or a
+// sentence, allowing markup (#, *, >, -, quotes, brackets) and spaces before it.
+func startsLine(text string, pos int) bool {
+	i := pos - 1
+	for ; i >= 0 && pos-i <= 8; i-- {
+		switch text[i] {
+		case ' ', '\t', '#', '*', '>', '-', '[', '(', '"', '\'', '`', '_':
+			continue
+		case '\n', '\r', '.', '!', '?', ':', ';', '|', '}':
+			return true
+		}
+		return false
+	}
+	return i < 0
+}
+
+// scanWords splits text into words (runs of ASCII letters and digits and of
+// two-byte UTF-8 letters: Latin with accents, Cyrillic, Greek) and collects
+// anchor hits. It also reports whether text holds 3- or 4-byte UTF-8
+// sequences (CJK, emoji), so that such substring anchors can be skipped.
+func scanWords(text string, hits []hit, need *needSet) ([]hit, bool) {
+	hasHigh := false
+	n := len(text)
+	i := 0
+	for i < n {
+		// skip separators
+		for i < n {
+			c := text[i]
+			if c < utf8.RuneSelf {
+				if isWordByte(c) {
+					break
+				}
+				i++
+				continue
+			}
+			if c >= 0xC0 && c < 0xE0 {
+				break
+			}
+			if c >= 0xE0 {
+				hasHigh = true
+			}
+			i++
+		}
+		start := i
+		for i < n {
+			c := text[i]
+			if c < utf8.RuneSelf {
+				if !isWordByte(c) {
+					break
+				}
+				i++
+				continue
+			}
+			if c >= 0xC0 && c < 0xE0 && i+1 < n {
+				i += 2
+				continue
+			}
+			break
+		}
+		if i-start < 2 {
+			continue
+		}
+		w := text[start:i]
+		k := wordKey(w)
+		if !keyFilter.mayHave(k) {
+			continue
+		}
+		as, ok := wordIndex[k]
+		if !ok {
+			continue
+		}
+		anchored := false
+		for _, a := range as {
+			if !matchesWord(w, a.prefix) {
+				continue
+			}
+			if a.pat < 0 {
+				need.set(-a.pat - 1)
+			} else {
+				anchored = true
+			}
+		}
+		if anchored {
+			hits = append(hits, hit{-1, int32(start), int32(i)})
+		}
+	}
+	return hits, hasHigh
+}
+
+func containsAny(s string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// bloom is a one-hash Bloom filter over anchor keys: most words of ordinary
+// text are rejected without a map lookup.
+type bloom [1 << 10]uint64
+
+func bloomHash(k uint32) uint32 { return (k * 0x9E3779B1) >> 16 }
+
+func (b *bloom) add(k uint32)          { h := bloomHash(k); b[h>>6] |= 1 << (h & 63) }
+func (b *bloom) mayHave(k uint32) bool { h := bloomHash(k); return b[h>>6]&(1<<(h&63)) != 0 }
+
+var keyFilter bloom
+
+// needSet records which patterns had one of their need words in the text.
+type needSet [maxPatterns / 64]uint64
+
+func (n *needSet) set(p int32)      { n[p>>6] |= 1 << (p & 63) }
+func (n *needSet) has(p int32) bool { return n[p>>6]&(1<<(p&63)) != 0 }
+
+var wordBytes = func() (t [128]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+func isWordByte(c byte) bool { return wordBytes[c] }
+
+// All lists every rule, in catalogue order.
+func All() []Info {
+	out := make([]Info, 0, len(catalog))
+	for _, r := range catalog {
+		var langs []string
+		for _, p := range r.pats {
+			if !slices.Contains(langs, p.lang) {
+				langs = append(langs, p.lang)
+			}
+		}
+		slices.SortFunc(langs, func(a, b string) int { return langOrder(a) - langOrder(b) })
+		out = append(out, Info{ID: "injection." + r.fam + "." + r.name, Family: r.fam, Description: r.desc, Score: r.score, Languages: langs})
+	}
+	return out
+}
+
+// Languages in documentation order; "any" marks language-neutral patterns
+// (markup, tags, emoji).
+var Languages = []string{"any", "en", "de", "fr", "es", "pt", "it", "zh", "ja", "ru"}
+
+func langOrder(l string) int {
+	if i := slices.Index(Languages, l); i >= 0 {
+		return i
+	}
+	return len(Languages)
+}

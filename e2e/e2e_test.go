@@ -27,7 +27,7 @@ const prompt = "What is the capital of France?"
 
 func chatParams(text string) openai.ChatCompletionNewParams {
 	return openai.ChatCompletionNewParams{
-		Model:    openai.ChatModelGPT4oMini,
+		Model:    "gpt-4o-mini",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Answer briefly."), openai.UserMessage(text)},
 	}
 }

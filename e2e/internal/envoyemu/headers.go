@@ -170,6 +170,7 @@ func applyHeaderMutation(h *headerMap, m *extprocv3.HeaderMutation, replacing bo
 		case corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD:
 			// append_action zero value: fall back to the deprecated append
 			// wrapper, which defaults to false (overwrite) here.
+			//lint:ignore SA1019 Envoy still honours the deprecated append flag; the emulator must too.
 			if opt.GetAppend().GetValue() {
 				h.add(name, value)
 			} else {

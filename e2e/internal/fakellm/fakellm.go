@@ -113,8 +113,6 @@ func (s *Server) Reset() {
 	s.reqs = nil
 }
 
-type bodyKey struct{}
-
 // record stores the request, undoes gzip, and hands the decoded body on.
 func (s *Server) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -30,7 +30,7 @@ func TestOpenAISDKParsesAnswer(t *testing.T) {
 	client := openai.NewClient(ooption.WithBaseURL(s.URL+"/v1/"), ooption.WithAPIKey("test"), ooption.WithMaxRetries(0),
 		ooption.WithHTTPClient(s.Client()))
 	resp, err := client.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{
-		Model:    openai.ChatModelGPT4oMini,
+		Model:    "gpt-4o-mini",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("be brief"), openai.UserMessage("hello there")},
 	})
 	if err != nil {
@@ -49,7 +49,7 @@ func TestOpenAISDKParsesAnswer(t *testing.T) {
 
 	s.SetAnswer("canned")
 	resp, err = client.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{
-		Model:    openai.ChatModelGPT4oMini,
+		Model:    "gpt-4o-mini",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")},
 	})
 	if err != nil || resp.Choices[0].Message.Content != "canned" {

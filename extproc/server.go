@@ -78,6 +78,9 @@ func (s *Server) acquireBytes(n int64) bool {
 	}
 }
 
+// InflightBytes is the part of the in-flight memory budget in use.
+func (s *Server) InflightBytes() int64 { return s.inflight.Load() }
+
 func (s *Server) releaseBytes(n int64) {
 	if n > 0 {
 		s.inflight.Add(-n)

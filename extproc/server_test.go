@@ -394,6 +394,15 @@ func TestMemoryBudgetFailsClosed(t *testing.T) {
 		e.send(reqHeaders(chatPath, false))
 		common(t, e.send(reqBody(chat("hi"), true)))
 	}
+	// Held STREAMED chunks are charged and returned too.
+	e = h.open()
+	e.mode.RequestBodyMode = filterv3.ProcessingMode_STREAMED
+	e.send(reqHeaders(chatPath, false))
+	body := chat("hello there")
+	e.send(reqBody(body[:8], false))
+	common(t, e.send(reqBody(body[8:], true)))
+	e.close()
+	waitFor(t, func() bool { return h.srv.InflightBytes() == 0 })
 }
 
 func TestStreamedRedaction(t *testing.T) {

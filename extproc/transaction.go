@@ -443,6 +443,8 @@ func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv
 	held := len(d.held) > 0
 	if held {
 		raw = append(d.held, chunk...)
+		// The held chunks' budget moves into this message's work charge.
+		tx.releaseCharge(int64(len(d.held)))
 		d.held = nil
 	}
 	// Headers are still paused only in BUFFERED modes; in STREAMED they

@@ -54,6 +54,11 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 		MaxInflightBytes: int64(cfg.MaxInflightMB) << 20, RequireProtocolConfig: cfg.RequireProtocolConfig,
 	}, engine, extproc.NewMetrics(reg), log)
 
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "llmfw_inflight_body_bytes",
+		Help: "Bytes of the in-flight memory budget (LLMFW_MAX_INFLIGHT_MB) held by bodies being held, decoded and scanned.",
+	}, func() float64 { return float64(srv.InflightBytes()) }))
+
 	gs := grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
 		grpc.MaxSendMsgSize(cfg.MaxRecvBytes),

@@ -78,6 +78,11 @@ type compiled struct {
 	hasNeed   bool
 	need      []string
 	span      int
+	// req: literals one of which every match contains (see requiredLits)
+	req []string
+	// branches: the top-level alternatives of an anchored pattern, tried in
+	// order instead of re (see branch)
+	branches []branch
 }
 
 // anchor is a word prefix of pattern pat; a need word of pattern p is stored
@@ -144,7 +149,14 @@ func build(cat []rule) error {
 				return fmt.Errorf("rule %q (%s): pattern without anchors", id, p.lang)
 			}
 			pi := int32(len(pats))
-			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: p.lits, lineStart: p.lineStart, free: p.free, hasNeed: len(p.need) > 0, need: p.need, span: cmp.Or(p.span, defaultSpan)})
+			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: p.lits, lineStart: p.lineStart, free: p.free, hasNeed: len(p.need) > 0, need: p.need, span: cmp.Or(p.span, defaultSpan), req: requiredLits(src)})
+			if !p.free {
+				bs, err := splitBranches(p.re)
+				if err != nil {
+					return fmt.Errorf("rule %q (%s): %w", id, p.lang, err)
+				}
+				pats[pi].branches = bs
+			}
 			if len(pats) > maxPatterns {
 				return fmt.Errorf("more than %d patterns", maxPatterns)
 			}
@@ -275,6 +287,21 @@ func matchAt(p *compiled, text string, pos int) (int, int, bool) {
 		we++
 	}
 	if p.hasNeed && !containsAny(text[ws:we], p.need) {
+		return 0, 0, false
+	}
+	if p.branches != nil {
+		for i := range p.branches {
+			b := &p.branches[i]
+			if b.req != nil && !containsAnyLit(text[ws:we], b.req) {
+				continue
+			}
+			if loc := b.re.FindStringIndex(text[ws:we]); loc != nil {
+				return ws + loc[0], ws + loc[1], true
+			}
+		}
+		return 0, 0, false
+	}
+	if p.req != nil && !containsAnyLit(text[ws:we], p.req) {
 		return 0, 0, false
 	}
 	if loc := p.re.FindStringIndex(text[ws:we]); loc != nil {

@@ -4,6 +4,10 @@ BIN         := bin/llm-firewall
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT   := golang.org/x/perf/cmd/benchstat@latest
 BENCH_COUNT ?= 6
+# The real helm renderer for the chart tests, built from its Go module.
+HELM_VERSION ?= v3.16.4
+TOOLS       := $(CURDIR)/bin/tools
+HELM        := $(TOOLS)/helm
 
 DATA        ?= ../shared/data
 CLASSIFIER  := detectors/injection/classifier
@@ -23,9 +27,12 @@ run: build
 # the end-to-end suite against the built binary.
 test: unit e2e
 
-unit:
+unit: $(HELM)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	LLMFW_HELM=$(HELM) $(GO) test -race -count=1 ./...
+
+$(HELM):
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 e2e:
 	$(GO) vet -tags e2e ./e2e/...

@@ -12,7 +12,10 @@ HELM        := $(TOOLS)/helm
 DATA        ?= ../shared/data
 CLASSIFIER  := detectors/injection/classifier
 
-.PHONY: all build run test unit e2e bench lint fmt clean train holdout eval
+.PHONY: all build run test unit e2e bench lint fmt clean train holdout eval image
+
+# Container image (needs a Docker engine with BuildKit; not part of `make test`).
+IMAGE       ?= ghcr.io/llm-firewall/llm-firewall:dev
 
 all: build
 
@@ -58,6 +61,9 @@ holdout:
 # classifier: use `make holdout` for held-out figures).
 eval: build
 	./$(BIN) eval --in $(DATA)/prompts-dev.jsonl
+
+image:
+	docker build -t $(IMAGE) .
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

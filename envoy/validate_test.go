@@ -25,7 +25,9 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +63,14 @@ const (
 	minBufferBytes        = 1 << 20                // policy max_body_bytes of the default policy
 	metadataNamespace     = "llmfw"
 	routeNameAttribute    = "xds.route_name"
+
+	// targetEnvoy is the Envoy the configs are written for (Envoy 1.36.x, the
+	// istio-proxy of Istio 1.28, in development). protocol_config in the first
+	// ProcessingRequest needs 1.35; older Envoys also lack fields we set.
+	targetEnvoy       = "Envoy >= 1.35"
+	targetEnvoyMinor  = 35
+	targetEnvoyHeader = "# Targets " + targetEnvoy + " (sends protocol_config; status_on_error, max_message_timeout, request_attributes)"
+	healthRouteName   = "healthz"
 )
 
 // ---------------------------------------------------------------------------
@@ -326,7 +336,9 @@ func lintHCM(h hcmAt, clusters map[string]*clusterv3.Cluster) []error {
 		bad("route_config must be inline (RDS cannot be checked here)")
 		return errs
 	}
-	checkTPFC := func(where string, m map[string]*anypb.Any) {
+	// directResponse: the config sits on a route answered by Envoy itself,
+	// the only place ExtProcPerRoute disabled: true is allowed.
+	checkTPFC := func(where string, m map[string]*anypb.Any, directResponse bool) {
 		for k, a := range m {
 			if !names[k] {
 				bad("%s: typed_per_filter_config key %q names no HTTP filter (filters: %v)", where, k, slices.Sorted(maps.Keys(names)))
@@ -338,17 +350,17 @@ func lintHCM(h hcmAt, clusters map[string]*clusterv3.Cluster) []error {
 					bad("%s: %v", where, err)
 					continue
 				}
-				errs = append(errs, lintExtProcPerRoute(h.path+" "+where, pr)...)
+				errs = append(errs, lintExtProcPerRoute(h.path+" "+where, pr, directResponse)...)
 			}
 		}
 	}
-	checkTPFC("route_config", rc.GetTypedPerFilterConfig())
+	checkTPFC("route_config", rc.GetTypedPerFilterConfig(), false)
 	for _, vh := range rc.GetVirtualHosts() {
 		vwhere := fmt.Sprintf("virtual_host %q", vh.GetName())
-		checkTPFC(vwhere, vh.GetTypedPerFilterConfig())
+		checkTPFC(vwhere, vh.GetTypedPerFilterConfig(), false)
 		for i, r := range vh.GetRoutes() {
 			where := fmt.Sprintf("%s route[%d] %q", vwhere, i, r.GetName())
-			checkTPFC(where, r.GetTypedPerFilterConfig())
+			checkTPFC(where, r.GetTypedPerFilterConfig(), r.GetDirectResponse() != nil)
 			ra := r.GetRoute()
 			if ra == nil {
 				continue
@@ -360,7 +372,7 @@ func lintHCM(h hcmAt, clusters map[string]*clusterv3.Cluster) []error {
 				if clusters[wc.GetName()] == nil {
 					bad("%s: weighted route to unknown cluster %q", where, wc.GetName())
 				}
-				checkTPFC(where+" weighted cluster "+wc.GetName(), wc.GetTypedPerFilterConfig())
+				checkTPFC(where+" weighted cluster "+wc.GetName(), wc.GetTypedPerFilterConfig(), false)
 			}
 		}
 	}
@@ -454,12 +466,17 @@ func lintExtProc(path string, ep *extprocv3.ExternalProcessor) []error {
 }
 
 // lintExtProcPerRoute checks the per-route overrides that could undo the
-// fail-closed settings.
-func lintExtProcPerRoute(path string, pr *extprocv3.ExtProcPerRoute) []error {
+// fail-closed settings. directResponse tells whether pr sits on a route
+// answered by Envoy itself (direct_response): only there may the filter be
+// disabled, because no request on it reaches an upstream.
+func lintExtProcPerRoute(path string, pr *extprocv3.ExtProcPerRoute, directResponse bool) []error {
 	var errs []error
+	if pr.GetDisabled() && !directResponse {
+		errs = append(errs, fmt.Errorf("%s: ExtProcPerRoute disabled: true is allowed only on a route whose action is direct_response; here requests would reach the upstream unscanned", path))
+	}
 	o := pr.GetOverrides()
 	if o == nil {
-		return nil
+		return errs
 	}
 	if o.GetFailureModeAllow().GetValue() {
 		errs = append(errs, fmt.Errorf("%s: ExtProcPerRoute overrides.failure_mode_allow must not be true", path))
@@ -573,6 +590,41 @@ func TestBootstrapContents(t *testing.T) {
 	}
 	if !sawPolicyOverride {
 		t.Error("no route selects a policy with ExtProcPerRoute grpc_initial_metadata x-llmfw-policy")
+	}
+	// The health route: answered 200 by Envoy, the only route with ext_proc
+	// disabled, and before the catch-all deny (or it would be unreachable).
+	routes := h.hcm.GetRouteConfig().GetVirtualHosts()[0].GetRoutes()
+	healthIdx, denyIdx := -1, -1
+	var disabled []string
+	for i, r := range routes {
+		switch r.GetName() {
+		case healthRouteName:
+			healthIdx = i
+		case "default-deny":
+			denyIdx = i
+		}
+		if a := r.GetTypedPerFilterConfig()[extProcFilterName]; a != nil {
+			pr := &extprocv3.ExtProcPerRoute{}
+			if err := a.UnmarshalTo(pr); err != nil {
+				t.Fatal(err)
+			}
+			if pr.GetDisabled() {
+				disabled = append(disabled, r.GetName())
+			}
+		}
+	}
+	if healthIdx < 0 {
+		t.Fatalf("no route %q", healthRouteName)
+	}
+	hr := routes[healthIdx]
+	if hr.GetMatch().GetPath() != "/healthz" || hr.GetDirectResponse().GetStatus() != 200 {
+		t.Errorf("route %q: match %v direct_response %v, want path /healthz answered 200 by direct_response", healthRouteName, hr.GetMatch(), hr.GetDirectResponse())
+	}
+	if denyIdx >= 0 && healthIdx > denyIdx {
+		t.Errorf("route %q (index %d) comes after default-deny (index %d) and is unreachable", healthRouteName, healthIdx, denyIdx)
+	}
+	if !slices.Equal(disabled, []string{healthRouteName}) {
+		t.Errorf("routes with ext_proc disabled: %v, want only [%s]", disabled, healthRouteName)
 	}
 	fw := map[string]*clusterv3.Cluster{}
 	for _, c := range b.GetStaticResources().GetClusters() {
@@ -801,6 +853,29 @@ func TestBootstrapValidatorRejectsMutations(t *testing.T) {
 				})
 			})
 		}, "request_body_mode BUFFERED_PARTIAL is refused"},
+		{"ExtProcPerRoute disabled:true on a proxied route", func(t *testing.T, b *bootstrapv3.Bootstrap) {
+			editRoute(t, b, "openai-chat", func(r *routev3.Route) {
+				r.TypedPerFilterConfig[extProcFilterName] = mustAny(t, &extprocv3.ExtProcPerRoute{
+					Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true},
+				})
+			})
+		}, "disabled: true is allowed only on a route whose action is direct_response"},
+		{"health route proxied with ext_proc still disabled", func(t *testing.T, b *bootstrapv3.Bootstrap) {
+			editRoute(t, b, healthRouteName, func(r *routev3.Route) {
+				r.Action = &routev3.Route_Route{Route: &routev3.RouteAction{
+					ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: "openai"},
+				}}
+			})
+		}, "disabled: true is allowed only on a route whose action is direct_response"},
+		{"ExtProcPerRoute disabled:true on the virtual host", func(t *testing.T, b *bootstrapv3.Bootstrap) {
+			editHCM(t, b, func(h *hcmv3.HttpConnectionManager) {
+				h.GetRouteConfig().GetVirtualHosts()[0].TypedPerFilterConfig = map[string]*anypb.Any{
+					extProcFilterName: mustAny(t, &extprocv3.ExtProcPerRoute{
+						Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true},
+					}),
+				}
+			})
+		}, `virtual_host "llm_apis": ExtProcPerRoute disabled: true is allowed only`},
 		{"negative connect_timeout (PGV on Cluster)", func(t *testing.T, b *bootstrapv3.Bootstrap) {
 			clusterByName(b, "openai").ConnectTimeout = durationpb.New(-time.Second)
 		}, "ConnectTimeout"},
@@ -976,7 +1051,10 @@ func checkEnvoyFilter(js []byte) []error {
 					pr := &extprocv3.ExtProcPerRoute{}
 					if a.MessageIs(pr) {
 						if err := a.UnmarshalTo(pr); err == nil {
-							errs = append(errs, lintExtProcPerRoute(where, pr)...)
+							// A MERGE value only adds to the route Istio
+							// generated; disabled is allowed only if the
+							// value itself makes it a direct_response.
+							errs = append(errs, lintExtProcPerRoute(where, pr, r.GetDirectResponse() != nil)...)
 						}
 					}
 				}
@@ -1072,6 +1150,7 @@ func TestEnvoyFilterValidatorRejectsMutations(t *testing.T) {
 		{"per-route @type typo", "ext_proc.v3.ExtProcPerRoute", "ext_proc.v3.ExtProcPerRout", "unable to resolve"},
 		{"unknown field in MERGE value", `"typed_per_filter_config"`, `"typed_per_filter_configs"`, "unknown field"},
 		{"per-route disabled:false", `"overrides":{"grpc_initial_metadata":[{"key":"x-llmfw-policy","value":"strict"}]}`, `"disabled":false`, "Disabled"},
+		{"per-route disabled:true on a proxied route", `"overrides":{"grpc_initial_metadata":[{"key":"x-llmfw-policy","value":"strict"}]}`, `"disabled":true`, "disabled: true is allowed only"},
 		{"per-route key names no inserted filter", `"typed_per_filter_config":{"envoy.filters.http.ext_proc"`, `"typed_per_filter_config":{"envoy.filters.http.extproc"`, "names no HTTP filter"},
 		{"not before router", `"subFilter":{"name":"envoy.filters.http.router"}`, `"subFilter":{"name":"envoy.filters.http.cors"}`, "INSERT_BEFORE subFilter"},
 		{"message_timeout 0.1s", `"message_timeout":"1s"`, `"message_timeout":"0.1s"`, "must be above the firewall budget"},
@@ -1093,13 +1172,40 @@ func TestEnvoyFilterValidatorRejectsMutations(t *testing.T) {
 // ---------------------------------------------------------------------------
 // Real Envoy, when available
 
+// TestTargetEnvoyPinned keeps the version header of both configs in step
+// with targetEnvoy.
+func TestTargetEnvoyPinned(t *testing.T) {
+	for _, f := range []string{bootstrapFile, envoyFilterFile} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(strings.Split(string(data), "\n"), targetEnvoyHeader) {
+			t.Errorf("%s: no header line %q", f, targetEnvoyHeader)
+		}
+	}
+}
+
+var envoyVersionRE = regexp.MustCompile(`/(\d+)\.(\d+)\.(\d+)/`)
+
 func TestEnvoyBinaryValidate(t *testing.T) {
 	bin, err := exec.LookPath("envoy")
 	if err != nil {
-		t.Skip("no envoy binary on PATH: skipping `envoy --mode validate -c envoy/envoy.yaml` (install Envoy or func-e to run the real loader; the schema tests above do not prove an older Envoy accepts v1.40 fields)")
+		t.Skip("no envoy binary on PATH: skipping `envoy --mode validate -c envoy/envoy.yaml` (install " + targetEnvoy + ", e.g. with func-e, to run the real loader; the schema tests above do not prove an older Envoy accepts v1.40 fields)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput(); err == nil {
+		// "envoy  version: <sha>/1.36.2/Clean/RELEASE/BoringSSL"
+		if m := envoyVersionRE.FindStringSubmatch(string(out)); m != nil {
+			major, _ := strconv.Atoi(m[1])
+			minor, _ := strconv.Atoi(m[2])
+			if major == 1 && minor < targetEnvoyMinor {
+				t.Skipf("envoy %s.%s.%s on PATH is older than the target %s: the configs use fields it may not know", m[1], m[2], m[3], targetEnvoy)
+			}
+			t.Logf("envoy %s.%s.%s (target %s)", m[1], m[2], m[3], targetEnvoy)
+		}
+	}
 	cmd := exec.CommandContext(ctx, bin, "--mode", "validate", "-c", bootstrapFile, "--log-level", "warn")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

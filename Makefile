@@ -54,8 +54,10 @@ train:
 # The whole injection detector on the whole-source validation split
 # (out-of-fold classifier scores + rules), per category and source key.
 holdout:
-	$(GO) run ./$(CLASSIFIER)/train -data $(DATA)/prompts-dev.jsonl -out $$(mktemp) -report $$(mktemp) -dump /tmp/llmfw-oof.tsv
-	$(GO) run ./detectors/injection/holdout -data $(DATA)/prompts-dev.jsonl -oof /tmp/llmfw-oof.tsv
+	@dir=$$(mktemp -d) && \
+	$(GO) run ./$(CLASSIFIER)/train -data $(DATA)/prompts-dev.jsonl -out $$dir/model.bin -report $$dir/report.json -dump $$dir/oof.tsv && \
+	$(GO) run ./detectors/injection/holdout -data $(DATA)/prompts-dev.jsonl -oof $$dir/oof.tsv; \
+	status=$$?; rm -rf $$dir; exit $$status
 
 # The default policy on the development corpora (in-sample for the shipped
 # classifier: use `make holdout` for held-out figures).

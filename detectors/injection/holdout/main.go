@@ -5,8 +5,8 @@
 // -dump output), so no row is judged by a model that saw its source.
 //
 //	go run ./detectors/injection/classifier/train -data ../shared/data/prompts-dev.jsonl \
-//	    -out /tmp/m.bin -report /tmp/r.json -dump /tmp/oof.tsv
-//	go run ./detectors/injection/holdout -data ../shared/data/prompts-dev.jsonl -oof /tmp/oof.tsv
+//	    -out "$DIR/m.bin" -report "$DIR/r.json" -dump "$DIR/oof.tsv"
+//	go run ./detectors/injection/holdout -data ../shared/data/prompts-dev.jsonl -oof "$DIR/oof.tsv"
 //
 // (`make holdout` runs both.) What it cannot hold out: the rules were
 // written by people who had seen this corpus, and decoded layers are not

@@ -57,15 +57,14 @@ type transaction struct {
 	start time.Time
 	id    string // the decision ID of this transaction, stamped on every verdict
 
-	policy     *pipeline.Policy
-	api        codec.API
-	selector   pipeline.Selector
-	path       string
-	status     int // response :status
-	sawRequest bool
-	first      bool  // the next message is the stream's first
-	charged    int64 // bytes of the server's in-flight budget held by this transaction
-	aborted    bool  // the stream broke before Envoy finished it
+	policy   *pipeline.Policy
+	api      codec.API
+	selector pipeline.Selector
+	path     string
+	status   int   // response :status
+	first    bool  // the next message is the stream's first
+	charged  int64 // bytes of the server's in-flight budget held by this transaction
+	aborted  bool  // the stream broke before Envoy finished it
 
 	req, resp direction
 	outcome   string
@@ -286,7 +285,6 @@ func headerValue(h *corev3.HeaderValue) string {
 }
 
 func (tx *transaction) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
-	tx.sawRequest = true
 	contentLength := -1
 	hs := &headerSet{}
 	for _, hv := range h.GetHeaders().GetHeaders() {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -225,7 +226,8 @@ func TestLint(t *testing.T) {
 		nil,
 		{"--set", "envoyFilter.enabled=true", "--set", "serviceMonitor.enabled=true",
 			"--set", "networkPolicy.enabled=true", "--set", "autoscaling.enabled=true",
-			"--set", "preStop.mode=exec", "--set-string", "policy=" + testPolicy},
+			"--set", "preStop.mode=exec", "--set", "grafanaDashboard.enabled=true",
+			"--set-string", "policy=" + testPolicy},
 	} {
 		if out, err := runHelm(t, append([]string{"lint", "--strict", chartDir}, set...)...); err != nil {
 			t.Errorf("%v\n%s", err, out)
@@ -711,6 +713,240 @@ func TestOptionalObjects(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
+// Grafana dashboard
+
+// dashboardMetrics mirrors the metrics table of docs/architecture.md
+// ("Metrics"): the only series the dashboard may query. Histograms are listed
+// by family name (the _bucket/_sum/_count series are stripped to it).
+var dashboardMetrics = []string{
+	"llmfw_transactions_total",
+	"llmfw_messages_total",
+	"llmfw_phase_duration_seconds",
+	"llmfw_transaction_duration_seconds",
+	"llmfw_streams_in_flight",
+	"llmfw_inflight_body_bytes",
+	"llmfw_decisions_total",
+	"llmfw_fail_closed_total",
+	"llmfw_evaluation_duration_seconds",
+	"llmfw_detector_panics_total",
+	"llmfw_cache_requests_total",
+	"llmfw_cache_sets_total",
+	"llmfw_cache_entries",
+	"llmfw_cache_capacity_bytes",
+	"llmfw_cache_corrupt_entries_total",
+	"llmfw_policy_selector_unknown_total",
+	"llmfw_internal_panics_total",
+	"llmfw_observability_messages_total",
+}
+
+var metricIdent = regexp.MustCompile(`llmfw_[a-z_]+`)
+
+// exprMetrics returns the metric families an expression names.
+func exprMetrics(expr string) []string {
+	var out []string
+	for _, m := range metricIdent.FindAllString(expr, -1) {
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			if s, ok := strings.CutSuffix(m, suf); ok {
+				m = s
+				break
+			}
+		}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// unknownMetrics returns the families in expr that are not in dashboardMetrics.
+func unknownMetrics(expr string) []string {
+	var out []string
+	for _, m := range exprMetrics(expr) {
+		if !slices.Contains(dashboardMetrics, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestDashboardMetricExtractor(t *testing.T) {
+	// Negative self-check: a made-up name is reported, real ones (with the
+	// histogram suffixes) are not.
+	expr := `histogram_quantile(0.99, sum by (le) (rate(llmfw_phase_duration_seconds_bucket[5m]))) ` +
+		`+ rate(llmfw_evaluation_duration_seconds_sum[5m]) + rate(llmfw_madeup_requests_total{job="x"}[5m])`
+	if got := unknownMetrics(expr); !slices.Equal(got, []string{"llmfw_madeup_requests_total"}) {
+		t.Errorf("unknownMetrics = %v, want [llmfw_madeup_requests_total]", got)
+	}
+	if got := exprMetrics(expr); !slices.Equal(got, []string{"llmfw_phase_duration_seconds",
+		"llmfw_evaluation_duration_seconds", "llmfw_madeup_requests_total"}) {
+		t.Errorf("exprMetrics = %v", got)
+	}
+	// The allow-list must stay a mirror of the documented table.
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range metricIdent.FindAllString(string(doc), -1) {
+		documented[m] = true
+	}
+	for _, m := range dashboardMetrics {
+		if !documented[m] {
+			t.Errorf("allow-listed %s is not in docs/architecture.md", m)
+		}
+	}
+}
+
+func TestGrafanaDashboard(t *testing.T) {
+	isDashboard := func(o object) bool {
+		return o["kind"] == "ConfigMap" && dig(o, "metadata", "labels", "grafana_dashboard") != nil
+	}
+	for _, o := range render(t) {
+		if isDashboard(o) || strings.HasSuffix(fmt.Sprint(dig(o, "metadata", "name")), "-dashboard") {
+			t.Fatalf("dashboard ConfigMap rendered by default; it must be opt-in: %v", dig(o, "metadata"))
+		}
+	}
+
+	var cm object
+	for _, o := range render(t, "--set", "grafanaDashboard.enabled=true") {
+		if isDashboard(o) {
+			if cm != nil {
+				t.Fatal("two dashboard ConfigMaps rendered")
+			}
+			cm = o
+		}
+	}
+	if cm == nil {
+		t.Fatal("no ConfigMap with label grafana_dashboard rendered")
+	}
+	if got := dig(cm, "metadata", "labels", "grafana_dashboard"); got != "1" {
+		t.Errorf(`label grafana_dashboard = %#v, want "1"`, got)
+	}
+	if got := dig(cm, "metadata", "namespace"); got != namespace {
+		t.Errorf("namespace %v, want %s", got, namespace)
+	}
+	raw, _ := dig(cm, "data", "llm-firewall.json").(string)
+	if raw == "" {
+		t.Fatalf("ConfigMap data has no llm-firewall.json: %v", dig(cm, "data"))
+	}
+	var dash struct {
+		SchemaVersion int    `json:"schemaVersion"`
+		UID           string `json:"uid"`
+		Title         string `json:"title"`
+		Templating    struct {
+			List []struct {
+				Name, Type string
+				Query      any
+			} `json:"list"`
+		} `json:"templating"`
+		Panels []struct {
+			Title      string `json:"title"`
+			Datasource struct {
+				UID string `json:"uid"`
+			} `json:"datasource"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal([]byte(raw), &dash); err != nil {
+		t.Fatalf("dashboard JSON does not parse: %v", err)
+	}
+	// The rendered copy is the file in the chart, byte for byte.
+	file, err := os.ReadFile(filepath.Join(chartDir, "dashboards", "llm-firewall.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimRight(string(file), "\n") != strings.TrimRight(raw, "\n") {
+		t.Error("rendered dashboard differs from dashboards/llm-firewall.json")
+	}
+	if dash.SchemaVersion != 39 || dash.UID == "" || dash.Title == "" {
+		t.Errorf("schemaVersion %d uid %q title %q", dash.SchemaVersion, dash.UID, dash.Title)
+	}
+	dsVar := false
+	for _, v := range dash.Templating.List {
+		if v.Name == "datasource" && v.Type == "datasource" && v.Query == "prometheus" {
+			dsVar = true
+		}
+	}
+	if !dsVar {
+		t.Error("no datasource template variable of type prometheus")
+	}
+
+	// families[f] = panels whose expressions name f (with the joined exprs).
+	families := map[string][]string{}
+	for _, p := range dash.Panels {
+		if p.Datasource.UID != "${datasource}" {
+			t.Errorf("panel %q datasource uid %q, want ${datasource}", p.Title, p.Datasource.UID)
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no targets", p.Title)
+		}
+		var exprs []string
+		seen := map[string]bool{}
+		for _, tg := range p.Targets {
+			if tg.Expr == "" {
+				t.Errorf("panel %q has a target without expr", p.Title)
+				continue
+			}
+			if len(exprMetrics(tg.Expr)) == 0 {
+				t.Errorf("panel %q expr names no llmfw_ metric: %s", p.Title, tg.Expr)
+			}
+			if bad := unknownMetrics(tg.Expr); len(bad) > 0 {
+				t.Errorf("panel %q queries undocumented metrics %v: %s", p.Title, bad, tg.Expr)
+			}
+			exprs = append(exprs, tg.Expr)
+			for _, m := range exprMetrics(tg.Expr) {
+				seen[m] = true
+			}
+		}
+		for m := range seen {
+			families[m] = append(families[m], strings.Join(exprs, "\n"))
+		}
+	}
+	panelWith := func(family, substr string) bool {
+		for _, e := range families[family] {
+			if strings.Contains(e, substr) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, want := range []struct{ family, substr string }{
+		{"llmfw_transactions_total", "outcome"},
+		{"llmfw_decisions_total", "by (action)"},
+		{"llmfw_decisions_total", "by (rule)"},
+		{"llmfw_fail_closed_total", "cause"},
+		{"llmfw_phase_duration_seconds", "histogram_quantile(0.5,"},
+		{"llmfw_phase_duration_seconds", "histogram_quantile(0.99,"},
+		{"llmfw_evaluation_duration_seconds", "histogram_quantile(0.99,"},
+		{"llmfw_streams_in_flight", ""},
+		{"llmfw_inflight_body_bytes", ""},
+		{"llmfw_cache_requests_total", `result="hit"`},
+		{"llmfw_detector_panics_total", ""},
+		{"llmfw_internal_panics_total", ""},
+		{"llmfw_policy_selector_unknown_total", ""},
+	} {
+		if !panelWith(want.family, want.substr) {
+			t.Errorf("no panel over %s containing %q", want.family, want.substr)
+		}
+	}
+
+	// Label key/value are configurable.
+	var custom object
+	for _, o := range render(t, "--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.labelKey=dash",
+		"--set-string", "grafanaDashboard.labelValue=yes", "--set", "grafanaDashboard.namespace=monitoring") {
+		if o["kind"] == "ConfigMap" && dig(o, "metadata", "labels", "dash") != nil {
+			custom = o
+		}
+	}
+	if custom == nil || dig(custom, "metadata", "labels", "dash") != "yes" ||
+		dig(custom, "metadata", "labels", "grafana_dashboard") != nil || dig(custom, "metadata", "namespace") != "monitoring" {
+		t.Errorf("custom label/namespace not applied: %v", dig(custom, "metadata"))
+	}
+}
+
+// ---------------------------------------------------------------------------
 // Rejected values: the schema (helm itself) and the chart's own checks.
 
 func TestRejectedValues(t *testing.T) {
@@ -723,6 +959,7 @@ func TestRejectedValues(t *testing.T) {
 		{[]string{"--set", "config.budget=fast"}, "budget"},
 		{[]string{"--set", "service.grpcPort=70000"}, "grpcPort"},
 		{[]string{"--set", "unknownTopLevel=1"}, "unknownTopLevel"},
+		{[]string{"--set", "grafanaDashboard.enabled=yes"}, "grafanaDashboard"},
 		{[]string{"--set", "envoyFilter.messageTimeout=1000ms"}, "messageTimeout"},
 		{[]string{"--set", "terminationGracePeriodSeconds=20"}, "terminationGracePeriodSeconds"},
 		{[]string{"--set", "config.maxRecvBytes=8388608"}, "maxRecvBytes"},

@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Required literals: for each pattern, a set of strings one of which every
@@ -233,6 +234,10 @@ func containsAnyLit(s string, lits []string) bool {
 type branch struct {
 	re  *regexp.Regexp
 	req []string
+	// head: a necessary prefix of re matching at most headLen bytes (see
+	// headOf), or nil
+	head    *regexp.Regexp
+	headLen int
 }
 
 // topAlternatives splits src at its top-level '|' (outside groups, classes
@@ -280,7 +285,134 @@ func splitBranches(src string) ([]branch, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, branch{re: re, req: requiredLits(s)})
+		h, hn := compileHead(s)
+		out = append(out, branch{re: re, req: requiredLits(s), head: h, headLen: hn})
 	}
 	return out, nil
+}
+
+// Heads: the leading part of an anchored pattern whose matches are at most a
+// few bytes long. Every match of the pattern begins with a match of its head,
+// so a head that does not match at the anchor rules the pattern out; being
+// short, it runs on a short window with Go's backtracker, whose cost grows
+// with program size times window length, and rejects most anchors (a common
+// verb not followed by what the pattern wants) for a fraction of a full run.
+
+const maxHeadLen = 64 // bytes
+
+// maxLen is the longest match of re in bytes, or -1 if unbounded.
+func maxLen(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpNoMatch, syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine,
+		syntax.OpBeginText, syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return 0
+	case syntax.OpLiteral:
+		n := 0
+		for _, r := range re.Rune {
+			if re.Flags&syntax.FoldCase != 0 {
+				n += utf8.UTFMax
+			} else {
+				n += utf8.RuneLen(r)
+			}
+		}
+		return n
+	case syntax.OpCharClass:
+		if len(re.Rune) == 0 {
+			return 0
+		}
+		if l := utf8.RuneLen(re.Rune[len(re.Rune)-1]); l > 0 {
+			return l
+		}
+		return utf8.UTFMax
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return utf8.UTFMax
+	case syntax.OpCapture:
+		return maxLen(re.Sub[0])
+	case syntax.OpQuest:
+		return maxLen(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Max < 0 {
+			return -1
+		}
+		n := maxLen(re.Sub[0])
+		if n < 0 {
+			return -1
+		}
+		return n * re.Max
+	case syntax.OpConcat, syntax.OpAlternate:
+		t := 0
+		for _, s := range re.Sub {
+			n := maxLen(s)
+			if n < 0 {
+				return -1
+			}
+			if re.Op == syntax.OpConcat {
+				t += n
+			} else {
+				t = max(t, n)
+			}
+		}
+		return t
+	}
+	return -1
+}
+
+// headOf returns the head of the \A-anchored regexp src (a leading run of its
+// top-level concatenation matching at most maxHeadLen bytes, possibly all of
+// it) and that bound, or "" if it has none worth running.
+func headOf(src string) (string, int) {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil || re.Op != syntax.OpConcat {
+		return "", 0
+	}
+	total, k, consuming := 0, 0, 0
+	for k < len(re.Sub) {
+		n := maxLen(re.Sub[k])
+		if n < 0 || total+n > maxHeadLen {
+			break
+		}
+		if n > 0 {
+			consuming++
+		}
+		total += n
+		k++
+	}
+	if consuming < 2 {
+		return "", 0
+	}
+	h := &syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: re.Sub[:k]}
+	if re.Sub[0].Op != syntax.OpBeginText {
+		return "", 0
+	}
+	return h.String(), total
+}
+
+var headCache = map[string]*regexp.Regexp{}
+
+// compileHead returns the shared compiled head of src, or nil.
+func compileHead(src string) (*regexp.Regexp, int) {
+	h, n := headOf(src)
+	if h == "" {
+		return nil, 0
+	}
+	if re, ok := headCache[h]; ok {
+		return re, n
+	}
+	re, err := regexp.Compile(h)
+	if err != nil {
+		return nil, 0
+	}
+	headCache[h] = re
+	return re, n
+}
+
+// headMatches reports whether head (matching at most n bytes) matches at the
+// start of text[ws:we]. It runs on the first n bytes plus one rune, so that
+// assertions such as \b at the end of the head see the byte after it.
+func headMatches(head *regexp.Regexp, n int, text string, ws, we int) bool {
+	e := min(we, ws+n+utf8.UTFMax)
+	for e < we && !utf8.RuneStart(text[e]) {
+		e++
+	}
+	return head.MatchString(text[ws:e])
 }

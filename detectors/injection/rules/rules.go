@@ -83,6 +83,9 @@ type compiled struct {
 	// branches: the top-level alternatives of an anchored pattern, tried in
 	// order instead of re (see branch)
 	branches []branch
+	// head: a necessary prefix of re (anchored patterns), or nil
+	head    *regexp.Regexp
+	headLen int
 }
 
 // anchor is a word prefix of pattern pat; a need word of pattern p is stored
@@ -156,6 +159,9 @@ func build(cat []rule) error {
 					return fmt.Errorf("rule %q (%s): %w", id, p.lang, err)
 				}
 				pats[pi].branches = bs
+				if bs == nil {
+					pats[pi].head, pats[pi].headLen = compileHead(src)
+				}
 			}
 			if len(pats) > maxPatterns {
 				return fmt.Errorf("more than %d patterns", maxPatterns)
@@ -290,10 +296,21 @@ func matchAt(p *compiled, text string, pos int) (int, int, bool) {
 		return 0, 0, false
 	}
 	if p.branches != nil {
+		// branches often share a head: remember the last one's result
+		var lastHead *regexp.Regexp
+		lastOK := false
 		for i := range p.branches {
 			b := &p.branches[i]
 			if b.req != nil && !containsAnyLit(text[ws:we], b.req) {
 				continue
+			}
+			if b.head != nil {
+				if b.head != lastHead {
+					lastHead, lastOK = b.head, headMatches(b.head, b.headLen, text, ws, we)
+				}
+				if !lastOK {
+					continue
+				}
 			}
 			if loc := b.re.FindStringIndex(text[ws:we]); loc != nil {
 				return ws + loc[0], ws + loc[1], true
@@ -302,6 +319,9 @@ func matchAt(p *compiled, text string, pos int) (int, int, bool) {
 		return 0, 0, false
 	}
 	if p.req != nil && !containsAnyLit(text[ws:we], p.req) {
+		return 0, 0, false
+	}
+	if p.head != nil && !headMatches(p.head, p.headLen, text, ws, we) {
 		return 0, 0, false
 	}
 	if loc := p.re.FindStringIndex(text[ws:we]); loc != nil {

@@ -1,7 +1,7 @@
 package envoy_test
 
 // Validation of envoy.yaml and istio/envoyfilter.yaml without Envoy
-// (/work/shared/docs/envoy-extproc-notes.md, section 2):
+// (../shared/docs/envoy-extproc-notes.md, section 2):
 //
 //  1. YAML → JSON (gopkg.in/yaml.v3 into interface{}, then encoding/json);
 //  2. strict protojson into the Envoy type: unknown fields, non-protobuf

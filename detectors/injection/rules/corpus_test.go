@@ -32,7 +32,7 @@ func sourceKey(id string) string {
 // per source key, the share of attacks on which a rule with score >= 0.5
 // fires (recall), and the share of benign texts on which one does (FPR).
 //
-//	LLMFW_DATA=/work/shared/data/prompts-dev.jsonl go test -run TestCorpus -v ./detectors/injection/rules
+//	LLMFW_DATA=$PWD/../shared/data/prompts-dev.jsonl go test -run TestCorpus -v ./detectors/injection/rules
 //
 // LLMFW_SHOW=fp|fn|all prints the texts behind the numbers; LLMFW_RULE=id
 // narrows that to one rule (fp) or source key (fn); LLMFW_CHECK=1 also checks

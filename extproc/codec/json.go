@@ -498,26 +498,7 @@ func (p *parser) str() (int32, error) {
 	return 0, malformedAt(start, "unterminated string")
 }
 
-func hex4(b string, at int) (rune, bool) {
-	if at+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[at : at+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
-}
+func hex4(b string, at int) (rune, bool) { return hexN(b, at, 4) }
 
 // member returns the next value of key in obj after the child after (-1
 // to start), or -1. Callers loop over every duplicate so no text hides

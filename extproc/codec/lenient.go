@@ -175,13 +175,15 @@ func decodeLiteral(out, body []byte, i int, q byte) ([]byte, int) {
 	return out, len(body)
 }
 
-// hexN reads n hex digits at body[at:].
-func hexN(body []byte, at, n int) (rune, bool) {
-	if at+n > len(body) {
+// hexN reads n hex digits at b[at:]; the strict scanner and the lenient
+// decoder share it.
+func hexN[T string | []byte](b T, at, n int) (rune, bool) {
+	if at+n > len(b) {
 		return 0, false
 	}
 	var r rune
-	for _, c := range body[at : at+n] {
+	for i := at; i < at+n; i++ {
+		c := b[i]
 		r <<= 4
 		switch {
 		case c >= '0' && c <= '9':

@@ -342,20 +342,9 @@ func (t *txn) run(r *http.Request) *httpResponse {
 	case callImmediate:
 		return t.immediate(res.immediate, "request_headers")
 	case callMatched:
-		replacing := res.common.GetStatus() == extprocv3.CommonResponse_CONTINUE_AND_REPLACE
-		if lr := t.mutateHeaders(&reqH, res.common.GetHeaderMutation(), replacing); lr != nil {
+		var lr *httpResponse
+		if body, reqDone, lr = t.headersReply(res.common, &reqH, body); lr != nil {
 			return lr
-		}
-		if replacing {
-			// Body replaced or kept, content-length dropped, no more messages
-			// in this direction (per Envoy source processor_state.cc
-			// handleHeadersResponse, not run). A body_mutation on a CONTINUE
-			// header reply is ignored there.
-			if bm := res.common.GetBodyMutation(); bm != nil {
-				reqH.remove("content-length")
-				body = applyBodyMutation(bm, body)
-			}
-			reqDone = true
 		}
 	}
 
@@ -474,16 +463,9 @@ func (t *txn) responsePhase(up *httpResponse) *httpResponse {
 		// replaces the upstream response cleanly.
 		return t.immediate(res.immediate, "response_headers")
 	case callMatched:
-		replacing := res.common.GetStatus() == extprocv3.CommonResponse_CONTINUE_AND_REPLACE
-		if lr := t.mutateHeaders(&respH, res.common.GetHeaderMutation(), replacing); lr != nil {
+		var lr *httpResponse
+		if body, done, lr = t.headersReply(res.common, &respH, body); lr != nil {
 			return lr
-		}
-		if replacing {
-			if bm := res.common.GetBodyMutation(); bm != nil {
-				respH.remove("content-length")
-				body = applyBodyMutation(bm, body)
-			}
-			done = true
 		}
 	}
 	if up.hasBody && !done && !t.complete {
@@ -524,6 +506,26 @@ func validStatus(s string) bool {
 // mutateHeaders applies a header mutation; a rejected one fails the request
 // with status_on_error (per Envoy source ext_proc.cc onReceiveMessage, "Any
 // other error results in an immediate response", not run).
+// headersReply applies a matched reply to a headers message. With
+// CONTINUE_AND_REPLACE the body is replaced or kept, content-length dropped
+// and no more messages follow in this direction (done); a body_mutation on a
+// plain CONTINUE header reply is ignored (per Envoy source processor_state.cc
+// handleHeadersResponse, not run). A non-nil local reply ends the request.
+func (t *txn) headersReply(common *extprocv3.CommonResponse, h *headerMap, body []byte) ([]byte, bool, *httpResponse) {
+	replacing := common.GetStatus() == extprocv3.CommonResponse_CONTINUE_AND_REPLACE
+	if lr := t.mutateHeaders(h, common.GetHeaderMutation(), replacing); lr != nil {
+		return body, false, lr
+	}
+	if !replacing {
+		return body, false, nil
+	}
+	if bm := common.GetBodyMutation(); bm != nil {
+		h.remove("content-length")
+		body = applyBodyMutation(bm, body)
+	}
+	return body, true, nil
+}
+
 func (t *txn) mutateHeaders(h *headerMap, m *extprocv3.HeaderMutation, replacing bool) *httpResponse {
 	ignored, err := applyHeaderMutation(h, m, replacing)
 	t.e.stats.rejectedHeaderMutations.Add(int64(ignored))

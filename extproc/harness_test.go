@@ -96,6 +96,12 @@ policies:
     mode: shadow
     detectors:
       word: {action: block}
+  pseudo:
+    detectors:
+      word: {action: block}
+      secretword:
+        action: log
+        entities: {SECRET: pseudonymize}
   lenient:
     malformed: allow
     unscanned_body: allow

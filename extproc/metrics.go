@@ -16,6 +16,7 @@ type Metrics struct {
 	unknownPolicies prometheus.Counter
 	panics          prometheus.Counter
 	observed        prometheus.Counter
+	pseudonyms      *prometheus.CounterVec
 }
 
 // NewMetrics registers the transport series on reg.
@@ -57,8 +58,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "llmfw_observability_messages_total",
 		Help: "Messages received in Envoy observability mode, where replies are ignored and nothing can be blocked.",
 	})
+	m.pseudonyms = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmfw_pseudonyms_restored_total",
+		Help: "Pseudonym tokens found in answers, by result: restored to the original value, or left as tokens because the body could not be rewritten (a streamed answer).",
+	}, []string{"result"})
 	if reg != nil {
-		reg.MustRegister(m.inflight, m.streams, m.streamTime, m.messages, m.phaseTime, m.unknownPolicies, m.panics, m.observed)
+		reg.MustRegister(m.inflight, m.streams, m.streamTime, m.messages, m.phaseTime, m.unknownPolicies, m.panics, m.observed, m.pseudonyms)
 	}
 	return m
 }
@@ -99,5 +104,17 @@ func (m *Metrics) panicked() {
 func (m *Metrics) observability() {
 	if m != nil {
 		m.observed.Inc()
+	}
+}
+
+func (m *Metrics) restored(n int) {
+	if m != nil {
+		m.pseudonyms.WithLabelValues("restored").Add(float64(n))
+	}
+}
+
+func (m *Metrics) unrestored(n int) {
+	if m != nil {
+		m.pseudonyms.WithLabelValues("unrestored").Add(float64(n))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,12 @@ type transaction struct {
 
 	req, resp direction
 	outcome   string
+
+	// exchange carries the request's system prompt and planted canary to
+	// the response's checks; vault holds the request's pseudonyms. Both
+	// live and die with the stream: never logged, never cached.
+	exchange *pipeline.Exchange
+	vault    pipeline.Vault
 }
 
 func newTransaction(s *Server, ctx context.Context) *transaction {
@@ -85,6 +92,7 @@ func newTransaction(s *Server, ctx context.Context) *transaction {
 // records the transaction, whatever path ended it.
 func (tx *transaction) finish() {
 	tx.req.held, tx.resp.held = nil, nil
+	tx.exchange, tx.vault = nil, pipeline.Vault{}
 	tx.s.releaseBytes(tx.charged)
 	outcome := tx.outcome
 	switch {
@@ -460,12 +468,27 @@ func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv
 	v.DecisionID = tx.id
 	d.verdict = &v
 
+	// Besides redactions, a body may change for two reasons of the
+	// transaction's own: a canary planted in the request's system prompt,
+	// and the request's pseudonyms restored in the answer.
+	var (
+		note     string
+		restores []pipeline.Redaction
+	)
+	if v.Action != pipeline.Block && doc != nil {
+		if d.dir == pipeline.Request {
+			note = tx.plantCanary(doc, decoded && headersGone)
+		} else {
+			restores = tx.vault.Restorations(doc.Segments())
+		}
+	}
+
 	var resp *extprocv3.ProcessingResponse
 	switch {
 	case v.Action == pipeline.Block:
 		resp = tx.refuse(d, &v)
-	case v.Action == pipeline.Redact:
-		resp = tx.redact(d, ph, &v, doc, decoded, headersGone)
+	case v.Action == pipeline.Redact || note != "" || len(restores) > 0:
+		resp = tx.rewrite(d, ph, &v, doc, decoded, headersGone, note, restores, raw, held)
 	default:
 		tx.audit(d.dir, &v)
 		md := decisionMetadata(d.dir, &v)
@@ -484,9 +507,29 @@ func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv
 	return resp
 }
 
-// redact writes the redactions back into the body. Whatever cannot be
-// written back faithfully is blocked rather than forwarded.
-func (tx *transaction) redact(d *direction, ph phase, v *pipeline.Verdict, doc *codec.Document, decoded, headersGone bool) *extprocv3.ProcessingResponse {
+// plantCanary records the request's system prompt for the response's
+// checks and, when the policy asks for a canary and the body has a system
+// prompt to carry it, makes one and returns the note to plant. A body that
+// would go out decoded under its old content-encoding gets no canary.
+func (tx *transaction) plantCanary(doc *codec.Document, cannotRewrite bool) string {
+	tx.exchange = pipeline.ExchangeFor(doc.Segments())
+	if !tx.policy.Canary || tx.policy.Mode != pipeline.Enforce || !doc.CanPlantSystem() || cannotRewrite {
+		return ""
+	}
+	token, note, ok := pipeline.NewCanary()
+	if !ok {
+		return ""
+	}
+	tx.exchange.Canary = token
+	return note
+}
+
+// rewrite writes the body back with the verdict's redactions (request
+// pseudonyms made reversible), the canary note and the pseudonym
+// restorations. Redactions that cannot be written back faithfully block;
+// a note or restorations that cannot be written are dropped, and the body
+// goes on as the verdict allows.
+func (tx *transaction) rewrite(d *direction, ph phase, v *pipeline.Verdict, doc *codec.Document, decoded, headersGone bool, note string, restores []pipeline.Redaction, raw []byte, held bool) *extprocv3.ProcessingResponse {
 	// What cannot be cut out in place is blocked: the findings stand, only
 	// the remedy changes.
 	fail := func(why string) *extprocv3.ProcessingResponse {
@@ -497,19 +540,56 @@ func (tx *transaction) redact(d *direction, ph phase, v *pipeline.Verdict, doc *
 		}
 		return tx.refuse(d, &bv)
 	}
+	mustRedact := v.Action == pipeline.Redact
 	if doc == nil {
 		return fail("nothing to redact in")
 	}
-	out, err := doc.Rewrite(v.Redactions)
+	reps := v.Redactions
+	if d.dir == pipeline.Request && mustRedact {
+		tx.vault.Pseudonymize(reps, doc.Segments())
+	}
+	if len(restores) > 0 {
+		reps = append(slices.Clone(reps), restores...)
+	}
+	var (
+		out []byte
+		err error
+	)
+	switch {
+	case headersGone && decoded:
+		// The body would go out decoded under its old content-encoding.
+		err = errors.New("a compressed streamed body cannot be rewritten in place")
+	default:
+		out, err = doc.RewriteWithNote(reps, note)
+	}
 	if err != nil {
-		tx.s.log.Info("redaction cannot be written back in place; blocking", "decision_id", tx.id, "api", string(doc.API()), "err", err)
-		return fail("cannot be redacted in place")
+		if mustRedact {
+			tx.s.log.Info("redaction cannot be written back in place; blocking", "decision_id", tx.id, "api", string(doc.API()), "err", err)
+			return fail("cannot be redacted in place")
+		}
+		// Only our own additions failed: the body is allowed as it is.
+		if note != "" && tx.exchange != nil {
+			tx.exchange.Canary = ""
+		}
+		if len(restores) > 0 {
+			tx.s.metrics.unrestored(len(restores))
+		}
+		tx.audit(d.dir, v)
+		md := decisionMetadata(d.dir, v)
+		switch {
+		case held:
+			return continueReply(ph, nil, replaceBody(raw), md)
+		case headersGone:
+			return continueReply(ph, nil, nil, md)
+		}
+		hs := &headerSet{}
+		tx.decisionHeaders(hs, d, v)
+		return continueReply(ph, hs, nil, md)
+	}
+	if len(restores) > 0 {
+		tx.s.metrics.restored(len(restores))
 	}
 	if headersGone {
-		if decoded {
-			// The body would go out decoded under its old content-encoding.
-			return fail("a compressed streamed body cannot be redacted in place")
-		}
 		// STREAMED: Envoy drops content-length itself when the body changes.
 		tx.audit(d.dir, v)
 		return continueReply(ph, nil, replaceBody(out), decisionMetadata(d.dir, v))
@@ -595,7 +675,10 @@ func (tx *transaction) evaluate(ctx context.Context, d *direction, raw []byte) (
 		return tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseMalformed, malformedStatus(d.dir),
 			"malformed "+string(tx.api)+" body: "+err.Error()), nil, false
 	}
-	in := pipeline.Input{Direction: d.dir, Meta: doc.Meta(), Segments: doc.Segments()}
+	in := pipeline.Input{Direction: d.dir, Meta: doc.Meta(), Segments: doc.Segments(), Route: tx.selector.RouteName}
+	if d.dir == pipeline.Response {
+		in.Exchange = tx.exchange
+	}
 	return tx.s.engine.Evaluate(ctx, tx.policy, &in), doc, decoded
 }
 

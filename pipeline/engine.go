@@ -278,7 +278,8 @@ func (e *Engine) decide(p *Policy, findings []Finding) Verdict {
 		if !ok || f.Score < cd.threshold {
 			continue
 		}
-		act := cd.action
+		spec := cd.actionFor(f)
+		act := spec.act
 		if act == Redact && len(f.Spans) == 0 {
 			act = Block // nothing to cut out: the whole input is the problem
 		}
@@ -298,7 +299,7 @@ func (e *Engine) decide(p *Policy, findings []Finding) Verdict {
 				label = f.Rule
 			}
 			for _, s := range f.Spans {
-				v.Redactions = append(v.Redactions, Redaction{Span: s, With: "[REDACTED:" + label + "]"})
+				v.Redactions = append(v.Redactions, Redaction{Span: s, With: "[REDACTED:" + label + "]", Entity: label, Pseudonym: spec.pseudonym})
 			}
 		}
 		v.WouldBe = max(v.WouldBe, act)
@@ -361,10 +362,22 @@ func cacheKey(p *Policy, in *Input) [32]byte {
 	num(in.Meta.Messages)
 	num(in.Meta.RequestedTokens)
 	num(in.Meta.BodyBytes)
+	str(in.Route)
+	if x := in.Exchange; x != nil {
+		num(1)
+		str(x.Canary)
+		num(len(x.System))
+		for _, s := range x.System {
+			str(s)
+		}
+	} else {
+		num(0)
+	}
 	num(len(in.Segments))
 	for _, s := range in.Segments {
 		str(string(s.Role))
 		str(string(s.Provenance))
+		num(int(s.Kind))
 		str(s.Text)
 	}
 	var out [32]byte

@@ -34,14 +34,40 @@ type Policy struct {
 	FailClosedStatus int  // status for budget, overload, cache and decode failures (503)
 	RejectMalformed  bool // malformed JSON on an LLM route → 400 (else scanned as plain text)
 	RejectUnscanned  bool // a body Envoy will not send us (body mode NONE) → fail closed
+	// Canary asks the transport to plant a per-transaction canary in the
+	// request's system prompt; the output detector blocks its leak.
+	Canary bool
 
 	detectors []configuredDetector
 }
 
 type configuredDetector struct {
 	Detector
-	action    Action
+	action    actionSpec
 	threshold float64
+	// entities overrides the action per entity type or rule ID.
+	entities map[string]actionSpec
+}
+
+// actionSpec is a policy action: pseudonymize is a Redact whose placeholder
+// the transport makes reversible.
+type actionSpec struct {
+	act       Action
+	pseudonym bool
+}
+
+// actionFor is the action for one finding: its entity's, else its rule's,
+// else the detector's.
+func (cd configuredDetector) actionFor(f Finding) actionSpec {
+	if f.Entity != "" {
+		if a, ok := cd.entities[f.Entity]; ok {
+			return a
+		}
+	}
+	if a, ok := cd.entities[f.Rule]; ok {
+		return a
+	}
+	return cd.action
 }
 
 // Detectors returns the configured detectors in evaluation order.
@@ -137,6 +163,7 @@ type policySpec struct {
 	FailClosedStatus int                  `yaml:"fail_closed_status"`
 	Malformed        string               `yaml:"malformed"`
 	UnscannedBody    string               `yaml:"unscanned_body"`
+	Canary           bool                 `yaml:"canary"`
 	Detectors        map[string]yaml.Node `yaml:"detectors"`
 }
 
@@ -187,7 +214,7 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 	p := &Policy{
 		Name: name, Version: version, Mode: ps.Mode,
 		BlockStatus: ps.BlockStatus, FailClosedStatus: ps.FailClosedStatus,
-		RejectMalformed: true, RejectUnscanned: true,
+		RejectMalformed: true, RejectUnscanned: true, Canary: ps.Canary,
 	}
 	if p.Mode == "" {
 		p.Mode = Enforce
@@ -208,6 +235,17 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 	}
 	if p.FailClosedStatus < 400 || p.FailClosedStatus > 599 {
 		return nil, fmt.Errorf("policy %q: fail_closed_status %d: want a 4xx or 5xx status", name, p.FailClosedStatus)
+	}
+	if p.Canary {
+		if _, listed := ps.Detectors["output"]; !listed {
+			return nil, fmt.Errorf("policy %q: canary: true needs the output detector in the policy (it is what blocks a leaked canary)", name)
+		}
+		canaryMu.RLock()
+		installed := canaryMaker != nil
+		canaryMu.RUnlock()
+		if !installed {
+			return nil, fmt.Errorf("policy %q: canary: true, but this build has no canary maker (detectors/output is not linked in)", name)
+		}
 	}
 	var err error
 	if p.RejectMalformed, err = blockOrAllow(name, "malformed", ps.Malformed); err != nil {
@@ -246,7 +284,7 @@ func blockOrAllow(policy, key, v string) (bool, error) {
 // buildDetector takes the policy-level keys (action, threshold) out of a
 // detector section and hands the rest to the family's factory.
 func buildDetector(policy, family string, node *yaml.Node) (configuredDetector, error) {
-	cd := configuredDetector{action: Block, threshold: 0.5}
+	cd := configuredDetector{action: actionSpec{act: Block}, threshold: 0.5}
 	f, ok := factory(family)
 	if !ok {
 		return cd, fmt.Errorf("policy %q: line %d: unknown detector %q (known: %v)", policy, node.Line, family, Families())
@@ -264,14 +302,33 @@ func buildDetector(policy, family string, node *yaml.Node) (configuredDetector, 
 			k, v := node.Content[i], node.Content[i+1]
 			switch k.Value {
 			case "action":
-				a, ok := ParseAction(v.Value)
-				if !ok {
-					return cd, fmt.Errorf("policy %q: line %d: detector %q: action %q: want block, redact or log", policy, v.Line, family, v.Value)
+				a, err := parseActionNode(policy, family, v)
+				if err != nil {
+					return cd, err
 				}
 				cd.action = a
 			case "threshold":
 				if err := v.Decode(&cd.threshold); err != nil || cd.threshold < 0 || cd.threshold > 1 {
 					return cd, fmt.Errorf("policy %q: line %d: detector %q: threshold %q: want a number in [0, 1]", policy, v.Line, family, v.Value)
+				}
+			case "entities":
+				if v.Kind != yaml.MappingNode {
+					return cd, fmt.Errorf("policy %q: line %d: detector %q: entities: want a mapping of entity type (or rule ID) to action", policy, v.Line, family)
+				}
+				cd.entities = map[string]actionSpec{}
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					ek, ev := v.Content[j], v.Content[j+1]
+					if ek.Value == "" {
+						return cd, fmt.Errorf("policy %q: line %d: detector %q: entities: empty entity name", policy, ek.Line, family)
+					}
+					if _, dup := cd.entities[ek.Value]; dup {
+						return cd, fmt.Errorf("policy %q: line %d: detector %q: entities: %q listed twice", policy, ek.Line, family, ek.Value)
+					}
+					a, err := parseActionNode(policy, family, ev)
+					if err != nil {
+						return cd, err
+					}
+					cd.entities[ek.Value] = a
 				}
 			default:
 				rest.Content = append(rest.Content, k, v)
@@ -286,4 +343,12 @@ func buildDetector(policy, family string, node *yaml.Node) (configuredDetector, 
 	}
 	cd.Detector = d
 	return cd, nil
+}
+
+func parseActionNode(policy, family string, v *yaml.Node) (actionSpec, error) {
+	a, pseudo, ok := parseActionSpec(v.Value)
+	if !ok || v.Kind != yaml.ScalarNode {
+		return actionSpec{}, fmt.Errorf("policy %q: line %d: detector %q: action %q: want block, redact, pseudonymize or log", policy, v.Line, family, v.Value)
+	}
+	return actionSpec{act: a, pseudonym: pseudo}, nil
 }

@@ -51,6 +51,27 @@ type Segment struct {
 	Role       Role
 	Provenance Provenance
 	Field      string
+	Kind       SegmentKind
+}
+
+// SegmentKind says what a segment's text is, beyond its role: most are
+// prose; tool calls carry a tool name and JSON arguments.
+type SegmentKind uint8
+
+const (
+	KindText     SegmentKind = iota // message text, documents, tool results, ...
+	KindToolName                    // the name of a tool the model calls (response) or called (request history)
+	KindToolArgs                    // the arguments of a tool call, a JSON document as the model wrote it
+)
+
+func (k SegmentKind) String() string {
+	switch k {
+	case KindToolName:
+		return "tool_name"
+	case KindToolArgs:
+		return "tool_args"
+	}
+	return "text"
 }
 
 // Meta is what a codec learned about the request besides its texts.
@@ -72,6 +93,26 @@ type Input struct {
 	// once per evaluation (when a normalizer is installed and a detector
 	// of the policy asks for views), so every detector reads the same view.
 	Views []View
+	// Route names the route the transaction took (Envoy's route name when
+	// it is known); rules may differ per route.
+	Route string
+	// Exchange is what the transaction carries from its request to its
+	// response; nil outside a transaction (a lone scan).
+	Exchange *Exchange
+}
+
+// Exchange is what one transaction learned on its request that its response
+// checks need: the canary planted in the system prompt and the system prompt
+// itself. It never leaves the process: not logged, not cached (the cache key
+// hashes it), freed with the transaction.
+type Exchange struct {
+	// Canary is the per-transaction token the policy planted in the system
+	// prompt; its appearance in the response is system-prompt leakage.
+	// Empty when the policy plants none.
+	Canary string
+	// System holds the request's system and developer instruction texts,
+	// for leakage by overlap when there is no canary.
+	System []string
 }
 
 // View is a segment's canonical text, produced once by the normalizer
@@ -178,23 +219,39 @@ func (a Action) String() string {
 	return "unknown"
 }
 
-// ParseAction reads a policy action name.
+// ParseAction reads a policy action name. "pseudonymize" is a redaction
+// whose placeholder is reversible (see Vault); "log" records the finding and
+// allows.
 func ParseAction(s string) (Action, bool) {
+	a, _, ok := parseActionSpec(s)
+	return a, ok
+}
+
+func parseActionSpec(s string) (a Action, pseudonym, ok bool) {
 	switch s {
 	case "allow", "log":
-		return Allow, true
+		return Allow, false, true
 	case "redact":
-		return Redact, true
+		return Redact, false, true
+	case "pseudonymize":
+		return Redact, true, true
 	case "block":
-		return Block, true
+		return Block, false, true
 	}
-	return Allow, false
+	return Allow, false, false
 }
 
 // Redaction replaces Span with With when the body is written back.
 type Redaction struct {
 	Span Span
 	With string
+	// Entity is the entity type (EMAIL, AWS_ACCESS_KEY, ...) or, when the
+	// finding has none, its rule ID.
+	Entity string
+	// Pseudonym asks the transport for a reversible placeholder instead of
+	// With: the transaction's vault maps the span's text to a token such as
+	// <EMAIL_1> and restores it in the response.
+	Pseudonym bool
 }
 
 // Cause names why a verdict was forced rather than decided by detectors.

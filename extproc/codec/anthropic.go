@@ -101,10 +101,15 @@ func (x *extractor) anthropicBlockAs(b int32, typ, field string, role pipeline.R
 	switch typ {
 	case "tool_use", "server_tool_use", "mcp_tool_use":
 		// The tool's input is model output whatever the schema.
-		for in := x.t.member(b, "input", -1); in >= 0; in = x.t.member(b, "input", in) {
-			x.leaves(in, pipeline.RoleAssistant, pipeline.FromModel, field+".input")
-		}
-		return x.textMembers(b, "name", pipeline.RoleAssistant, pipeline.FromModel, field)
+		_ = x.asKind(pipeline.KindToolArgs, func() error {
+			for in := x.t.member(b, "input", -1); in >= 0; in = x.t.member(b, "input", in) {
+				x.leaves(in, pipeline.RoleAssistant, pipeline.FromModel, field+".input")
+			}
+			return nil
+		})
+		return x.asKind(pipeline.KindToolName, func() error {
+			return x.textMembers(b, "name", pipeline.RoleAssistant, pipeline.FromModel, field)
+		})
 	case "tool_result", "mcp_tool_result":
 		for c := x.t.member(b, "content", -1); c >= 0; c = x.t.member(b, "content", c) {
 			if err := x.anthropicContent(c, field+".content", pipeline.RoleTool, pipeline.FromTool); err != nil {

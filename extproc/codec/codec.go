@@ -62,6 +62,9 @@ type Document struct {
 	// noRewrite, when set, says why redactions cannot be written back
 	// (an SSE document's texts are assembled across events).
 	noRewrite string
+	// slots are where a system note can be planted (Rewrite's note); empty
+	// when the API has no system prompt (completions, embeddings, text).
+	slots []slot
 }
 
 func (d *Document) API() API                     { return d.api }

@@ -98,6 +98,9 @@ func decode(api API, body []byte, lim Limits, dir pipeline.Direction) (*Document
 		return nil, fmt.Errorf("decode %s %s: %w", api, dir, err)
 	}
 	x.sweep()
+	if dir == pipeline.Request {
+		x.systemSlots()
+	}
 	return d, nil
 }
 
@@ -109,6 +112,17 @@ type extractor struct {
 	t     *tree
 	dir   pipeline.Direction
 	taken []bool
+	// segKind is the kind emit gives segments; tool-call walks set it for
+	// their duration (asKind).
+	segKind pipeline.SegmentKind
+}
+
+// asKind runs fn with segments emitted as kind k.
+func (x *extractor) asKind(k pipeline.SegmentKind, fn func() error) error {
+	prev := x.segKind
+	x.segKind = k
+	defer func() { x.segKind = prev }()
+	return fn()
 }
 
 func newExtractor(d *Document, t *tree, dir pipeline.Direction) *extractor {
@@ -142,7 +156,7 @@ func (x *extractor) emit(n int32, role pipeline.Role, prov pipeline.Provenance, 
 	if str == "" {
 		return
 	}
-	x.d.segments = append(x.d.segments, pipeline.Segment{Text: str, Role: role, Provenance: prov, Field: field})
+	x.d.segments = append(x.d.segments, pipeline.Segment{Text: str, Role: role, Provenance: prov, Field: field, Kind: x.segKind})
 	x.d.locs = append(x.d.locs, location{start: nd.start, end: nd.end})
 }
 

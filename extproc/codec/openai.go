@@ -68,10 +68,25 @@ func (x *extractor) chatMessageBody(m int32, field string, role pipeline.Role, p
 // document inside a string; the string is scanned as written, which still
 // shows the model-produced text to detectors.
 func (x *extractor) functionCall(fn int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
-	if err := x.textMembers(fn, "arguments", role, prov, field); err != nil {
+	return x.toolCall(fn, field, role, prov, "arguments")
+}
+
+// toolCall emits a call's argument members as KindToolArgs and its name
+// as KindToolName, so output checks can tell a tool name from prose.
+func (x *extractor) toolCall(obj int32, field string, role pipeline.Role, prov pipeline.Provenance, argKeys ...string) error {
+	if err := x.asKind(pipeline.KindToolArgs, func() error {
+		for _, k := range argKeys {
+			if err := x.textMembers(obj, k, role, prov, field); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	return x.textMembers(fn, "name", role, prov, field)
+	return x.asKind(pipeline.KindToolName, func() error {
+		return x.textMembers(obj, "name", role, prov, field)
+	})
 }
 
 // chatContent scans content that is a string, null or an array of parts.
@@ -204,13 +219,7 @@ func (x *extractor) responsesItemAs(item int32, typ, field string) error {
 	model := pipeline.FromModel
 	switch typ {
 	case "function_call", "custom_tool_call":
-		if err := x.textMembers(item, "arguments", pipeline.RoleAssistant, model, field); err != nil {
-			return err
-		}
-		if err := x.textMembers(item, "input", pipeline.RoleAssistant, model, field); err != nil {
-			return err
-		}
-		return x.textMembers(item, "name", pipeline.RoleAssistant, model, field)
+		return x.toolCall(item, field, pipeline.RoleAssistant, model, "arguments", "input")
 	case "function_call_output", "custom_tool_call_output", "computer_call_output", "mcp_call_output":
 		for out := x.t.member(item, "output", -1); out >= 0; out = x.t.member(item, "output", out) {
 			if err := x.chatContent(out, field+".output", pipeline.RoleTool, pipeline.FromTool); err != nil {

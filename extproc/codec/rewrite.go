@@ -26,11 +26,24 @@ type edit struct {
 // segment of DecodeSSE. With no redactions Rewrite always returns a copy
 // of the body.
 func (d *Document) Rewrite(reps []pipeline.Redaction) ([]byte, error) {
-	if len(reps) == 0 {
+	return d.RewriteWithNote(reps, "")
+}
+
+// RewriteWithNote is Rewrite that also plants note in the request's system
+// instructions (see CanPlantSystem): a new system message at the start of
+// OpenAI chat messages, appended to Responses instructions or to Anthropic's
+// system (a string, or a new text block), or a new member when the body
+// has none. An empty note plants nothing.
+func (d *Document) RewriteWithNote(reps []pipeline.Redaction, note string) ([]byte, error) {
+	if len(reps) == 0 && note == "" {
 		return bytes.Clone(d.body), nil
 	}
 	if d.noRewrite != "" {
 		return nil, fmt.Errorf("rewrite: %s", d.noRewrite)
+	}
+	edits, suffix, err := d.plantEdits(note)
+	if err != nil {
+		return nil, err
 	}
 	sorted := slices.Clone(reps)
 	for i, r := range sorted {
@@ -51,7 +64,6 @@ func (d *Document) Rewrite(reps []pipeline.Redaction) ([]byte, error) {
 		}
 		return b.Span.End - a.Span.End // longer first, so it absorbs the shorter
 	})
-	var edits []edit
 	for i := 0; i < len(sorted); {
 		seg := sorted[i].Span.Segment
 		j := i
@@ -60,7 +72,15 @@ func (d *Document) Rewrite(reps []pipeline.Redaction) ([]byte, error) {
 		}
 		merged := mergeSpans(sorted[i:j])
 		i = j
-		segEdits, err := d.segmentEdits(seg, merged)
+		segEdits, err := d.segmentEdits(seg, merged, suffix[seg])
+		if err != nil {
+			return nil, err
+		}
+		delete(suffix, seg)
+		edits = append(edits, segEdits...)
+	}
+	for seg, suf := range suffix { // noted literals without redactions
+		segEdits, err := d.segmentEdits(seg, nil, suf)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +117,7 @@ func mergeSpans(reps []pipeline.Redaction) []pipeline.Redaction {
 	return out
 }
 
-func (d *Document) segmentEdits(seg int, spans []pipeline.Redaction) ([]edit, error) {
+func (d *Document) segmentEdits(seg int, spans []pipeline.Redaction, suffix string) ([]edit, error) {
 	loc := d.locs[seg]
 	text := d.segments[seg].Text
 	if loc.decoded {
@@ -130,6 +150,7 @@ func (d *Document) segmentEdits(seg int, spans []pipeline.Redaction) ([]edit, er
 		prev = r.Span.End
 	}
 	b = append(b, text[prev:]...)
+	b = append(b, suffix...)
 	lit, err := encodeJSONString(b)
 	if err != nil {
 		return nil, fmt.Errorf("rewrite segment %d: %w", seg, err)

@@ -93,6 +93,19 @@ type sseStream struct {
 	text       []byte
 	interleave bool // a text delta stream: part of the in-order segment
 	counted    bool // counts in Meta.Messages
+	kind       pipeline.SegmentKind
+}
+
+// segmentKind tells tool-call names and arguments from text streams.
+func (k streamKey) segmentKind() pipeline.SegmentKind {
+	switch {
+	case k.part == "arguments" || k.part == "fc.arguments" || k.kind == "anthropic.input" ||
+		k.kind == "response.function_call_arguments.delta":
+		return pipeline.KindToolArgs
+	case k.part == "name" || k.part == "fc.name":
+		return pipeline.KindToolName
+	}
+	return pipeline.KindText
 }
 
 type sseAssembler struct {
@@ -217,7 +230,7 @@ func (a *sseAssembler) add(key streamKey, field func() string, role pipeline.Rol
 	if !ok {
 		k = len(a.streams)
 		a.byKey[key] = k
-		a.streams = append(a.streams, &sseStream{field: field(), role: role, prov: prov, interleave: interleave, counted: counted})
+		a.streams = append(a.streams, &sseStream{field: field(), role: role, prov: prov, interleave: interleave, counted: counted, kind: key.segmentKind()})
 	}
 	s := a.streams[k]
 	s.text = append(s.text, text...)
@@ -499,7 +512,7 @@ func (a *sseAssembler) finish() {
 		if s.interleave {
 			texts++
 		}
-		d.segments = append(d.segments, pipeline.Segment{Text: string(s.text), Role: s.role, Provenance: s.prov, Field: s.field})
+		d.segments = append(d.segments, pipeline.Segment{Text: string(s.text), Role: s.role, Provenance: s.prov, Field: s.field, Kind: s.kind})
 	}
 	if texts > 1 {
 		d.segments = append(d.segments, pipeline.Segment{Text: string(a.ordered), Role: pipeline.RoleAssistant, Provenance: pipeline.FromModel, Field: "(stream, all text in arrival order)"})

@@ -24,6 +24,7 @@ type Config struct {
 	AdminAddr             string        `env:"ADMIN_ADDR" envDefault:":9090" help:"admin HTTP address: /metrics, /healthz, /readyz"`
 	Budget                time.Duration `env:"BUDGET" envDefault:"150ms" help:"detection budget per ext_proc message; keep it below Envoy's message_timeout"`
 	PolicyFile            string        `env:"POLICY_FILE" help:"policy YAML file; empty means the embedded default policy"`
+	PolicyReload          time.Duration `env:"POLICY_RELOAD_INTERVAL" envDefault:"5s" help:"how often the policy file is checked for changes (a change is validated, then swapped in atomically; a bad file is rejected and the running set stays); SIGHUP checks at once; 0 disables reloading"`
 	CacheMaxMB            int           `env:"CACHE_MAX_MB" envDefault:"64" help:"decision cache hard size cap in MiB; 0 disables the cache"`
 	CacheTTL              time.Duration `env:"CACHE_TTL" envDefault:"5m" help:"decision cache entry lifetime"`
 	MaxRecvBytes          int           `env:"MAX_RECV_BYTES" envDefault:"16777216" help:"largest gRPC message accepted from Envoy (grpc-go's default is 4 MiB)"`

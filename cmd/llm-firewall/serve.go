@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +35,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	policies, source, err := loadPolicies(cfg)
+	policies, source, raw, err := loadPolicies(cfg)
 	if err != nil {
 		return err
 	}
@@ -111,6 +112,12 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 
 	// Policies are in place before anyone is told we are ready.
 	srv.SetPolicies(policies)
+	if cfg.PolicyFile != "" {
+		rl := newPolicyReloader(cfg.PolicyFile, cfg.PolicyReload, raw, policies, srv.SetPolicies, log, reg)
+		rctx, stopReload := context.WithCancel(ctx)
+		defer stopReload()
+		go rl.run(rctx)
+	}
 	ready.Store(true)
 	setHealth(healthpb.HealthCheckResponse_SERVING)
 	log.Info("serving", "grpc", gl.Addr().String(), "admin", al.Addr().String(),
@@ -146,11 +153,17 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	return runErr
 }
 
-func loadPolicies(cfg Config) (*pipeline.PolicySet, string, error) {
+// loadPolicies builds the first policy set; raw is the file's bytes (nil
+// for the embedded default), which the reloader compares against.
+func loadPolicies(cfg Config) (set *pipeline.PolicySet, source string, raw []byte, err error) {
 	if cfg.PolicyFile == "" {
 		ps, err := pipeline.LoadDefaultPolicySet()
-		return ps, "embedded", err
+		return ps, "embedded", nil, err
 	}
-	ps, err := pipeline.LoadPolicyFile(cfg.PolicyFile)
-	return ps, cfg.PolicyFile, err
+	raw, err = os.ReadFile(cfg.PolicyFile)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("load policy (LLMFW_POLICY_FILE): %w", err)
+	}
+	ps, err := pipeline.ParsePolicySet(raw, cfg.PolicyFile)
+	return ps, cfg.PolicyFile, raw, err
 }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/llm-firewall/llm-firewall/pipeline"
+)
+
+// policyReloader watches the policy file and swaps in each new version that
+// validates. It polls rather than using inotify: Kubernetes updates a
+// mounted ConfigMap by swapping a symlink, which file watches miss, and a
+// read of a small file every few seconds costs nothing.
+type policyReloader struct {
+	path     string
+	interval time.Duration
+	apply    func(*pipeline.PolicySet)
+	log      *slog.Logger
+
+	sum     [32]byte // of the bytes last loaded (good or bad)
+	reloads *prometheus.CounterVec
+	info    *prometheus.GaugeVec
+	last    prometheus.Gauge
+}
+
+func newPolicyReloader(path string, interval time.Duration, first []byte, set *pipeline.PolicySet, apply func(*pipeline.PolicySet), log *slog.Logger, reg prometheus.Registerer) *policyReloader {
+	r := &policyReloader{
+		path: path, interval: interval, apply: apply, log: log, sum: sha256.Sum256(first),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "llmfw_policy_reloads_total",
+			Help: "Policy file reloads by result: ok (swapped in) or rejected (invalid or unreadable; the running set stays).",
+		}, []string{"result"}),
+		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "llmfw_policy_info",
+			Help: "The policy set in force (value 1), by declared version and content digest.",
+		}, []string{"version", "digest"}),
+		last: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "llmfw_policy_last_reload_success_timestamp_seconds",
+			Help: "When the policy set in force was loaded.",
+		}),
+	}
+	r.reloads.WithLabelValues("ok")
+	r.reloads.WithLabelValues("rejected")
+	reg.MustRegister(r.reloads, r.info, r.last)
+	r.current(set)
+	return r
+}
+
+func (r *policyReloader) current(set *pipeline.PolicySet) {
+	r.info.Reset()
+	r.info.WithLabelValues(set.Version, set.Digest).Set(1)
+	r.last.SetToCurrentTime()
+}
+
+// run checks the file every interval and on SIGHUP until ctx ends.
+func (r *policyReloader) run(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var tick <-chan time.Time
+	if r.interval > 0 {
+		t := time.NewTicker(r.interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		case <-hup:
+		}
+		r.check()
+	}
+}
+
+// check loads the file if its bytes changed. A file that cannot be read or
+// does not validate is rejected once per distinct content: the running set
+// stays, and the error is logged and counted.
+func (r *policyReloader) check() {
+	b, err := os.ReadFile(r.path)
+	if err != nil {
+		// Unreadable (mid-swap, deleted): keep serving; count each failure.
+		r.reloads.WithLabelValues("rejected").Inc()
+		r.log.Error("policy reload: cannot read the policy file; keeping the running policy set", "path", r.path, "err", err)
+		return
+	}
+	sum := sha256.Sum256(b)
+	if bytes.Equal(sum[:], r.sum[:]) {
+		return
+	}
+	r.sum = sum
+	set, err := pipeline.ParsePolicySet(b, r.path)
+	if err != nil {
+		r.reloads.WithLabelValues("rejected").Inc()
+		r.log.Error("policy reload rejected; keeping the running policy set", "path", r.path, "err", err)
+		return
+	}
+	r.apply(set)
+	r.current(set)
+	r.reloads.WithLabelValues("ok").Inc()
+	r.log.Info("policy reloaded", "path", r.path, "policy_version", set.Version, "digest", set.Digest, "policies", set.Names())
+}

@@ -107,6 +107,8 @@ policies:
     unscanned_body: allow
     detectors:
       word: {action: block}
+routes:
+  - {host: shadow.example, path_prefix: /v1/, policy: watch}
 `
 
 type harness struct {

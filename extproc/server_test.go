@@ -489,6 +489,24 @@ func TestRouteNameSelectsPolicy(t *testing.T) {
 	}
 }
 
+func TestHostAndPathSelectPolicy(t *testing.T) {
+	h := newHarness(t, extproc.Config{})
+	for host, want := range map[string]string{"shadow.example": "shadow", "llm.example": ""} {
+		e := h.open()
+		hdrs := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: headers(false,
+			":method", "POST", ":path", chatPath, ":authority", host, "content-type", "application/json")}}
+		e.send(hdrs)
+		r := e.send(reqBody(chat("BLOCKME"), true))
+		if want == "" {
+			immediate(t, r) // the default policy blocks
+			continue
+		}
+		if got := header(common(t, r).GetHeaderMutation(), extproc.HeaderDecision); got != want {
+			t.Fatalf("host %s: decision %q, want %q", host, got, want)
+		}
+	}
+}
+
 func TestOverloadFailsClosed(t *testing.T) {
 	h := newHarness(t, extproc.Config{MaxStreams: 1})
 	busy := h.open()

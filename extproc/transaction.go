@@ -133,6 +133,18 @@ func (tx *transaction) dispatch(req *extprocv3.ProcessingRequest) (*extprocv3.Pr
 		tx.s.metrics.observability()
 	}
 	if tx.policy == nil {
+		if rh := req.GetRequestHeaders(); rh != nil {
+			for _, hv := range rh.GetHeaders().GetHeaders() {
+				switch strings.ToLower(hv.GetKey()) {
+				case ":authority", "host":
+					if tx.selector.Host == "" {
+						tx.selector.Host = headerValue(hv)
+					}
+				case ":path":
+					tx.selector.Path = headerValue(hv)
+				}
+			}
+		}
 		// Chosen on the first message of any kind: Envoy may skip request
 		// headers, and no message may pass without a policy.
 		if tx.policy = tx.selectPolicy(); tx.policy == nil {

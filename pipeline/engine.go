@@ -76,7 +76,7 @@ func (e *Engine) CheckBodySize(p *Policy, dir Direction, n int) (v Verdict, ok b
 	if len(findings) == 0 {
 		return Verdict{}, true
 	}
-	v = e.decide(p, findings)
+	v = e.decide(p, nil, findings)
 	e.finish(p, dir, &v)
 	return v, v.Action != Block
 }
@@ -122,7 +122,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 	if e.cache != nil {
 		key = cacheKey(p, in)
 		if findings, ok := e.cacheGet(key); ok {
-			v := e.decide(p, findings)
+			v := e.decide(p, in.Segments, findings)
 			v.Cached = true
 			e.finish(p, in.Direction, &v)
 			return v
@@ -140,7 +140,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 		}
 		return e.FailClosed(p, in.Direction, res.cause, status, string(res.cause))
 	}
-	v := e.decide(p, res.findings)
+	v := e.decide(p, in.Segments, res.findings)
 	if e.cache != nil {
 		e.cacheSet(key, res.findings)
 	}
@@ -269,13 +269,21 @@ func causeOf(err error) Cause {
 	return CauseBudget
 }
 
-// decide maps findings to one verdict through the policy.
-func (e *Engine) decide(p *Policy, findings []Finding) Verdict {
+// decide maps findings to one verdict through the policy. segs gives the
+// roles for role thresholds (nil for whole-body checks).
+func (e *Engine) decide(p *Policy, segs []Segment, findings []Finding) Verdict {
 	v := Verdict{Policy: p.Name, PolicyVersion: p.Version}
 	blockStatus := 0
 	for _, f := range findings {
 		cd, ok := p.detector(f.Family)
-		if !ok || f.Score < cd.threshold {
+		if !ok {
+			continue
+		}
+		var role Role
+		if len(f.Spans) > 0 && f.Spans[0].Segment >= 0 && f.Spans[0].Segment < len(segs) {
+			role = segs[f.Spans[0].Segment].Role
+		}
+		if f.Score < cd.thresholdFor(role) {
 			continue
 		}
 		spec := cd.actionFor(f)

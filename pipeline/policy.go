@@ -7,8 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -47,6 +50,18 @@ type configuredDetector struct {
 	threshold float64
 	// entities overrides the action per entity type or rule ID.
 	entities map[string]actionSpec
+	// roleThresholds overrides the threshold for findings in segments of
+	// a role (tool results may deserve a lower bar than user turns).
+	roleThresholds map[Role]float64
+}
+
+// thresholdFor is the threshold for a finding whose first span lies in a
+// segment of role r ("" when unknown).
+func (cd configuredDetector) thresholdFor(r Role) float64 {
+	if t, ok := cd.roleThresholds[r]; ok {
+		return t
+	}
+	return cd.threshold
 }
 
 // actionSpec is a policy action: pseudonymize is a Redact whose placeholder
@@ -85,6 +100,7 @@ type PolicySet struct {
 	Digest  string // hash of the source bytes
 	Default *Policy
 	byName  map[string]*Policy
+	routes  []routeRule
 }
 
 // Policy returns the named policy, if there is one.
@@ -110,6 +126,30 @@ type Selector struct {
 	InitialMetadata string
 	RouteMetadata   string
 	RouteName       string
+	// Host (:authority, without port) and Path (:path) are matched against
+	// the policy file's routes list when none of the names above resolves.
+	Host, Path string
+}
+
+// routeRule maps requests by host and path prefix to a policy; the first
+// matching rule wins.
+type routeRule struct {
+	host       string // exact, or "*.example.com" for any subdomain; "" for any host
+	pathPrefix string // "" for any path
+	policy     *Policy
+}
+
+func (r routeRule) matches(host, path string) bool {
+	if r.host != "" {
+		if suffix, ok := strings.CutPrefix(r.host, "*"); ok {
+			if !strings.HasSuffix(host, suffix) || len(host) == len(suffix) {
+				return false
+			}
+		} else if host != r.host {
+			return false
+		}
+	}
+	return strings.HasPrefix(path, r.pathPrefix)
 }
 
 // Select returns the policy for a transaction and whether a selector named
@@ -126,6 +166,17 @@ func (s *PolicySet) Select(sel Selector) (p *Policy, unknown bool) {
 		// policy reference that does not resolve is a misconfiguration.
 		if name != sel.RouteName {
 			unknown = true
+		}
+	}
+	if len(s.routes) > 0 {
+		host := strings.ToLower(sel.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		for _, r := range s.routes {
+			if r.matches(host, sel.Path) {
+				return r.policy, unknown
+			}
 		}
 	}
 	return s.Default, unknown
@@ -155,6 +206,13 @@ type fileSpec struct {
 	Version  string                `yaml:"version"`
 	Default  string                `yaml:"default"`
 	Policies map[string]policySpec `yaml:"policies"`
+	Routes   []yaml.Node           `yaml:"routes"`
+}
+
+type routeSpec struct {
+	Host       string `yaml:"host"`
+	PathPrefix string `yaml:"path_prefix"`
+	Policy     string `yaml:"policy"`
 }
 
 type policySpec struct {
@@ -207,7 +265,41 @@ func ParsePolicySet(src []byte, name string) (*PolicySet, error) {
 		return nil, fmt.Errorf("policy %s: default policy %q is not defined (have %v)", name, def, set.Names())
 	}
 	set.Default = p
+	for _, n := range spec.Routes {
+		var rs routeSpec
+		if err := n.Decode(&rs); err != nil {
+			return nil, fmt.Errorf("policy %s: routes: line %d: %w", name, n.Line, err)
+		}
+		if err := checkKeys(&n, "host", "path_prefix", "policy"); err != nil {
+			return nil, fmt.Errorf("policy %s: routes: %w", name, err)
+		}
+		rp, ok := set.byName[rs.Policy]
+		if !ok {
+			return nil, fmt.Errorf("policy %s: routes: line %d: policy %q is not defined (have %v)", name, n.Line, rs.Policy, set.Names())
+		}
+		if rs.Host == "" && rs.PathPrefix == "" {
+			return nil, fmt.Errorf("policy %s: routes: line %d: give host, path_prefix or both", name, n.Line)
+		}
+		if rs.PathPrefix != "" && !strings.HasPrefix(rs.PathPrefix, "/") {
+			return nil, fmt.Errorf("policy %s: routes: line %d: path_prefix %q must start with /", name, n.Line, rs.PathPrefix)
+		}
+		set.routes = append(set.routes, routeRule{host: strings.ToLower(rs.Host), pathPrefix: rs.PathPrefix, policy: rp})
+	}
 	return set, nil
+}
+
+// checkKeys rejects mapping keys outside known, with their line.
+func checkKeys(n *yaml.Node, known ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: want a mapping", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !slices.Contains(known, k.Value) {
+			return fmt.Errorf("line %d: unknown key %q (known: %v)", k.Line, k.Value, known)
+		}
+	}
+	return nil
 }
 
 func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
@@ -310,6 +402,25 @@ func buildDetector(policy, family string, node *yaml.Node) (configuredDetector, 
 			case "threshold":
 				if err := v.Decode(&cd.threshold); err != nil || cd.threshold < 0 || cd.threshold > 1 {
 					return cd, fmt.Errorf("policy %q: line %d: detector %q: threshold %q: want a number in [0, 1]", policy, v.Line, family, v.Value)
+				}
+			case "role_thresholds":
+				if v.Kind != yaml.MappingNode {
+					return cd, fmt.Errorf("policy %q: line %d: detector %q: role_thresholds: want a mapping of role to threshold", policy, v.Line, family)
+				}
+				cd.roleThresholds = map[Role]float64{}
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					rk, rv := v.Content[j], v.Content[j+1]
+					r := Role(rk.Value)
+					switch r {
+					case RoleSystem, RoleUser, RoleAssistant, RoleTool, RoleUnknown:
+					default:
+						return cd, fmt.Errorf("policy %q: line %d: detector %q: role_thresholds: role %q: want system, user, assistant, tool or unknown", policy, rk.Line, family, rk.Value)
+					}
+					var t float64
+					if err := rv.Decode(&t); err != nil || t < 0 || t > 1 {
+						return cd, fmt.Errorf("policy %q: line %d: detector %q: role_thresholds: %s: %q: want a number in [0, 1]", policy, rv.Line, family, rk.Value, rv.Value)
+					}
+					cd.roleThresholds[r] = t
 				}
 			case "entities":
 				if v.Kind != yaml.MappingNode {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"sort"
 	"time"
 	"unsafe"
 
@@ -144,8 +146,71 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 	if e.cache != nil {
 		e.cacheSet(key, res.findings)
 	}
+	if p.Candidate != nil {
+		e.compareCandidate(ctx, p, in, &v)
+	}
 	e.finish(p, in.Direction, &v)
 	return v
+}
+
+// compareCandidate evaluates the policy's candidate on the same input
+// (sharing its normalized views) and counts where it would decide
+// differently. It never changes v: a candidate that fails or runs out of
+// budget is counted as candidate_failed, nothing more.
+func (e *Engine) compareCandidate(ctx context.Context, p *Policy, in *Input, v *Verdict) {
+	c := p.Candidate
+	res := e.runDetectors(ctx, c, in)
+	if res.cause != CauseNone {
+		e.metrics.candidateDiff(p.Name, c.Name, "none", "candidate_failed")
+		return
+	}
+	cv := e.decide(c, in.Segments, res.findings)
+	if cv.WouldBe == v.WouldBe && slices.Equal(cv.Rules(), v.Rules()) {
+		return
+	}
+	mine := map[string]bool{}
+	for _, r := range v.Rules() {
+		mine[r] = true
+	}
+	var added, dropped []string
+	for _, r := range cv.Rules() {
+		if !mine[r] {
+			added = append(added, r)
+		}
+		delete(mine, r)
+	}
+	for r := range mine {
+		dropped = append(dropped, r)
+	}
+	sort.Strings(dropped)
+	change := "would_" + cv.WouldBe.String()
+	switch {
+	case cv.WouldBe > v.WouldBe:
+	case cv.WouldBe < v.WouldBe:
+		change = "would_allow"
+		if cv.WouldBe == Redact {
+			change = "would_redact"
+		}
+	}
+	for _, r := range added {
+		e.metrics.candidateDiff(p.Name, c.Name, r, change)
+	}
+	for _, r := range dropped {
+		e.metrics.candidateDiff(p.Name, c.Name, r, "would_allow")
+	}
+	if len(added) == 0 && len(dropped) == 0 {
+		// The same rules fire, but the candidate acts on them differently.
+		rules := cv.Rules()
+		if len(rules) == 0 {
+			rules = v.Rules()
+		}
+		for _, r := range rules {
+			e.metrics.candidateDiff(p.Name, c.Name, r, change)
+		}
+	}
+	// Rule IDs and actions only: never input text.
+	e.log.Info("candidate policy differs", "policy", p.Name, "candidate", c.Name, "direction", in.Direction.String(),
+		"action", v.WouldBe.String(), "candidate_action", cv.WouldBe.String(), "candidate_adds", added, "candidate_drops", dropped)
 }
 
 func (e *Engine) ctxFailure(p *Policy, dir Direction, err error) Verdict {

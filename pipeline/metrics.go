@@ -13,6 +13,7 @@ type Metrics struct {
 	panics      *prometheus.CounterVec
 	evalTime    *prometheus.HistogramVec
 	corrupt     prometheus.Counter
+	candidate   *prometheus.CounterVec
 }
 
 // NewMetrics registers the pipeline series on reg.
@@ -39,9 +40,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "llmfw_cache_corrupt_entries_total",
 			Help: "Cached decisions that could not be decoded and were treated as misses.",
 		}),
+		candidate: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "llmfw_candidate_differences_total",
+			Help: "Messages where a policy's shadow candidate would act differently, by policy, candidate, rule and change (would_block, would_redact: the candidate acts where the policy does not; would_allow: the policy acts where the candidate does not; candidate_failed: the candidate could not finish).",
+		}, []string{"policy", "candidate", "rule", "change"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.decisions, m.failClosedC, m.panics, m.evalTime, m.corrupt)
+		reg.MustRegister(m.decisions, m.failClosedC, m.panics, m.evalTime, m.corrupt, m.candidate)
 	}
 	return m
 }
@@ -87,5 +92,11 @@ func (m *Metrics) evaluated(dir Direction, d time.Duration) {
 func (m *Metrics) cacheCorrupt() {
 	if m != nil {
 		m.corrupt.Inc()
+	}
+}
+
+func (m *Metrics) candidateDiff(policy, candidate, rule, change string) {
+	if m != nil {
+		m.candidate.WithLabelValues(policy, candidate, rule, change).Inc()
 	}
 }

@@ -37,6 +37,11 @@ type Policy struct {
 	FailClosedStatus int  // status for budget, overload, cache and decode failures (503)
 	RejectMalformed  bool // malformed JSON on an LLM route → 400 (else scanned as plain text)
 	RejectUnscanned  bool // a body Envoy will not send us (body mode NONE) → fail closed
+	// Candidate is a policy evaluated beside this one on the same input
+	// without acting (counterfactual shadow): where it would decide
+	// differently, the difference is counted per rule and logged.
+	Candidate *Policy
+
 	// Canary asks the transport to plant a per-transaction canary in the
 	// request's system prompt; the output detector blocks its leak.
 	Canary bool
@@ -222,6 +227,7 @@ type policySpec struct {
 	Malformed        string               `yaml:"malformed"`
 	UnscannedBody    string               `yaml:"unscanned_body"`
 	Canary           bool                 `yaml:"canary"`
+	Candidate        string               `yaml:"candidate"`
 	Detectors        map[string]yaml.Node `yaml:"detectors"`
 }
 
@@ -265,6 +271,21 @@ func ParsePolicySet(src []byte, name string) (*PolicySet, error) {
 		return nil, fmt.Errorf("policy %s: default policy %q is not defined (have %v)", name, def, set.Names())
 	}
 	set.Default = p
+	for pname, ps := range spec.Policies {
+		if ps.Candidate == "" {
+			continue
+		}
+		c, ok := set.byName[ps.Candidate]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("policy %s: policy %q: candidate %q is not defined (have %v)", name, pname, ps.Candidate, set.Names())
+		case ps.Candidate == pname:
+			return nil, fmt.Errorf("policy %s: policy %q: a policy cannot be its own candidate", name, pname)
+		case spec.Policies[ps.Candidate].Candidate != "":
+			return nil, fmt.Errorf("policy %s: policy %q: candidate %q has a candidate of its own; candidates do not chain", name, pname, ps.Candidate)
+		}
+		set.byName[pname].Candidate = c
+	}
 	for _, n := range spec.Routes {
 		var rs routeSpec
 		if err := n.Decode(&rs); err != nil {

@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"strings"
 	"testing"
 
@@ -107,5 +109,46 @@ policies:
 	bad := strings.Replace(src, "{tool: 0.5}", "{robot: 0.5}", 1)
 	if _, err := pipeline.ParsePolicySet([]byte(bad), "test"); err == nil || !strings.Contains(err.Error(), "robot") {
 		t.Errorf("unknown role accepted: %v", err)
+	}
+}
+
+// TestCandidateIsCountedNotApplied: a candidate that would block is
+// counted per rule and never changes the verdict.
+func TestCandidateIsCountedNotApplied(t *testing.T) {
+	src := `
+version: c1
+default: live
+policies:
+  live:
+    candidate: next
+    detectors:
+      kw_block: {action: log}
+  next:
+    detectors:
+      kw_block: {action: block}
+`
+	ps, err := pipeline.ParsePolicySet([]byte(src), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	e := pipeline.NewEngine(pipeline.WithMetrics(pipeline.NewMetrics(reg)))
+	in := &pipeline.Input{Direction: pipeline.Request, Segments: []pipeline.Segment{{Text: "BLOCKME", Role: pipeline.RoleUser}}}
+	if v := e.Evaluate(context.Background(), ps.Default, in); v.Action != pipeline.Allow || len(v.Findings) != 1 {
+		t.Fatalf("live verdict %v with %d findings; the candidate must not act", v.Action, len(v.Findings))
+	}
+	want := `
+# HELP llmfw_candidate_differences_total Messages where a policy's shadow candidate would act differently, by policy, candidate, rule and change (would_block, would_redact: the candidate acts where the policy does not; would_allow: the policy acts where the candidate does not; candidate_failed: the candidate could not finish).
+# TYPE llmfw_candidate_differences_total counter
+llmfw_candidate_differences_total{candidate="next",change="would_block",policy="live",rule="kw_block.blockme"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "llmfw_candidate_differences_total"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"candidate: nope", "candidate: live"} {
+		b := strings.Replace(src, "candidate: next", bad, 1)
+		if _, err := pipeline.ParsePolicySet([]byte(b), "test"); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }

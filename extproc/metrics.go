@@ -17,6 +17,7 @@ type Metrics struct {
 	panics          prometheus.Counter
 	observed        prometheus.Counter
 	pseudonyms      *prometheus.CounterVec
+	overrides       prometheus.Counter
 }
 
 // NewMetrics registers the transport series on reg.
@@ -62,8 +63,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "llmfw_pseudonyms_restored_total",
 		Help: "Pseudonym tokens found in answers, by result: restored to the original value, or left as tokens because the body could not be rewritten (a streamed answer).",
 	}, []string{"result"})
+	m.overrides = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "llmfw_stream_mode_overrides_total",
+		Help: "Streamed (text/event-stream) answers switched from BUFFERED to STREAMED with mode_override, to be scanned as they arrive.",
+	})
 	if reg != nil {
-		reg.MustRegister(m.inflight, m.streams, m.streamTime, m.messages, m.phaseTime, m.unknownPolicies, m.panics, m.observed, m.pseudonyms)
+		reg.MustRegister(m.inflight, m.streams, m.streamTime, m.messages, m.phaseTime, m.unknownPolicies, m.panics, m.observed, m.pseudonyms, m.overrides)
 	}
 	return m
 }
@@ -116,5 +121,11 @@ func (m *Metrics) restored(n int) {
 func (m *Metrics) unrestored(n int) {
 	if m != nil {
 		m.pseudonyms.WithLabelValues("unrestored").Add(float64(n))
+	}
+}
+
+func (m *Metrics) modeOverride() {
+	if m != nil {
+		m.overrides.Inc()
 	}
 }

@@ -75,6 +75,9 @@ type transaction struct {
 	// live and die with the stream: never logged, never cached.
 	exchange *pipeline.Exchange
 	vault    pipeline.Vault
+
+	reqStream bool     // the request asked for a streamed answer (stream: true)
+	guard     *sseGuard // scans a text/event-stream answer as it arrives
 }
 
 func newTransaction(s *Server, ctx context.Context) *transaction {
@@ -92,7 +95,7 @@ func newTransaction(s *Server, ctx context.Context) *transaction {
 // records the transaction, whatever path ended it.
 func (tx *transaction) finish() {
 	tx.req.held, tx.resp.held = nil, nil
-	tx.exchange, tx.vault = nil, pipeline.Vault{}
+	tx.exchange, tx.vault, tx.guard = nil, pipeline.Vault{}, nil
 	tx.s.releaseBytes(tx.charged)
 	outcome := tx.outcome
 	switch {
@@ -213,7 +216,7 @@ func (tx *transaction) dispatch(req *extprocv3.ProcessingRequest) (*extprocv3.Pr
 // so the stream fails with a gRPC error, which Envoy turns into a local reply
 // under failure_mode_allow: false.
 func (tx *transaction) trailers(d *direction, ph phase) (*extprocv3.ProcessingResponse, error) {
-	if len(d.held) > 0 {
+	if len(d.held) > 0 || (d.dir == pipeline.Response && tx.guard != nil && tx.guard.final == nil) {
 		v := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseUnscanned, 0, "body held for scanning ended in trailers")
 		v.DecisionID = tx.id
 		tx.outcome = "fail_closed"
@@ -413,8 +416,35 @@ func (tx *transaction) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proc
 		if v, refused := tx.checkBodyMode(&tx.resp); refused {
 			return tx.refuse(&tx.resp, v)
 		}
+		if tx.streamOverride() {
+			// Stream the answer through the guard instead of buffering it
+			// whole: Envoy applies this only with allow_mode_override, and
+			// takes both body modes from it, so the request's is repeated.
+			// Without content-length the client reads a chunked stream.
+			hs.Remove("content-length")
+			r := continueReply(phaseResponseHeaders, hs, nil, nil)
+			r.ModeOverride = &filterv3.ProcessingMode{
+				RequestBodyMode:  tx.req.mode.mode,
+				ResponseBodyMode: filterv3.ProcessingMode_STREAMED,
+			}
+			// Whether Envoy honours it cannot be known: treat the answer as
+			// streamed either way (a BUFFERED body then arrives as one
+			// final chunk, which the guard handles the same).
+			tx.resp.mode.mode = filterv3.ProcessingMode_STREAMED
+			tx.s.metrics.modeOverride()
+			return r
+		}
 	}
 	return continueReply(phaseResponseHeaders, hs, nil, nil)
+}
+
+// streamOverride says whether to switch a buffered answer to STREAMED: the
+// request asked for a stream, the upstream answered 200 with an
+// uncompressed text/event-stream, and the route buffers responses.
+func (tx *transaction) streamOverride() bool {
+	d := &tx.resp
+	return tx.reqStream && tx.status == 200 && d.mode.is(filterv3.ProcessingMode_BUFFERED) &&
+		tx.req.mode.known && isEventStream(d.contentType) && (d.encoding == "" || equalFoldTrim(d.encoding, "identity"))
 }
 
 // body handles a request or response body message.
@@ -423,6 +453,9 @@ func (tx *transaction) body(d *direction, ph phase, b *extprocv3.HttpBody) *extp
 		return continueReply(ph, nil, nil, nil)
 	}
 	chunk := b.GetBody()
+	if d.dir == pipeline.Response && tx.guardsStream(d) {
+		return tx.streamChunk(d, ph, chunk, b.GetEndOfStream())
+	}
 	if !b.GetEndOfStream() {
 		switch {
 		case d.mode.is(filterv3.ProcessingMode_BUFFERED):
@@ -487,6 +520,9 @@ func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv
 		note     string
 		restores []pipeline.Redaction
 	)
+	if d.dir == pipeline.Request && doc != nil {
+		tx.reqStream = doc.Meta().Stream
+	}
 	if v.Action != pipeline.Block && doc != nil {
 		if d.dir == pipeline.Request {
 			note = tx.plantCanary(doc, decoded && headersGone)

@@ -213,6 +213,37 @@ func (e *Engine) compareCandidate(ctx context.Context, p *Policy, in *Input, v *
 		"action", v.WouldBe.String(), "candidate_action", cv.WouldBe.String(), "candidate_adds", added, "candidate_drops", dropped)
 }
 
+// EvaluatePart evaluates one part of a message that arrives in parts (a
+// window of a streamed answer). It is Evaluate without the decision cache
+// (windows rarely repeat) and without counting a decision: the caller
+// records one decision for the whole message with Record. Fail-closed
+// verdicts are counted as usual.
+func (e *Engine) EvaluatePart(ctx context.Context, p *Policy, in *Input) Verdict {
+	start := time.Now()
+	defer func() { e.metrics.evaluated(in.Direction, time.Since(start)) }()
+	if p.Mode == Off {
+		return Verdict{Policy: p.Name, PolicyVersion: p.Version}
+	}
+	if err := ctx.Err(); err != nil {
+		return e.ctxFailure(p, in.Direction, err)
+	}
+	res := e.runDetectors(ctx, p, in)
+	if res.cause != CauseNone {
+		status := p.FailClosedStatus
+		if res.cause == CausePanic || res.cause == CauseError {
+			status = 500
+		}
+		if res.cause == CauseCanceled {
+			status = 499
+		}
+		return e.FailClosed(p, in.Direction, res.cause, status, string(res.cause))
+	}
+	return e.decide(p, in.Segments, res.findings)
+}
+
+// Record counts the decision for a message evaluated in parts.
+func (e *Engine) Record(dir Direction, v *Verdict) { e.metrics.decision(dir, v) }
+
 func (e *Engine) ctxFailure(p *Policy, dir Direction, err error) Verdict {
 	if errors.Is(err, context.Canceled) {
 		return e.FailClosed(p, dir, CauseCanceled, 499, "canceled")

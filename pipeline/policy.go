@@ -25,6 +25,14 @@ const (
 	Off     Mode = "off"     // do not scan
 )
 
+// Bounds of a policy's stream_holdback_bytes. The minimum keeps a
+// pseudonym token (<ENTITY_N>) whole behind the scan.
+const (
+	DefaultStreamHoldback = 256
+	MinStreamHoldback     = 64
+	MaxStreamHoldback     = 64 << 10
+)
+
 // Policy is one immutable, validated policy. It is built once by
 // LoadPolicySet and shared by every transaction that selects it.
 type Policy struct {
@@ -37,6 +45,11 @@ type Policy struct {
 	FailClosedStatus int  // status for budget, overload, cache and decode failures (503)
 	RejectMalformed  bool // malformed JSON on an LLM route → 400 (else scanned as plain text)
 	RejectUnscanned  bool // a body Envoy will not send us (body mode NONE) → fail closed
+	// StreamHoldback is how many bytes of a streamed answer's text are
+	// held back behind the scan: a pattern up to this long is seen whole
+	// before any of it is released.
+	StreamHoldback int
+
 	// Candidate is a policy evaluated beside this one on the same input
 	// without acting (counterfactual shadow): where it would decide
 	// differently, the difference is counted per rule and logged.
@@ -228,6 +241,7 @@ type policySpec struct {
 	UnscannedBody    string               `yaml:"unscanned_body"`
 	Canary           bool                 `yaml:"canary"`
 	Candidate        string               `yaml:"candidate"`
+	StreamHoldback   int                  `yaml:"stream_holdback_bytes"`
 	Detectors        map[string]yaml.Node `yaml:"detectors"`
 }
 
@@ -328,6 +342,13 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 		Name: name, Version: version, Mode: ps.Mode,
 		BlockStatus: ps.BlockStatus, FailClosedStatus: ps.FailClosedStatus,
 		RejectMalformed: true, RejectUnscanned: true, Canary: ps.Canary,
+		StreamHoldback: ps.StreamHoldback,
+	}
+	switch {
+	case p.StreamHoldback == 0:
+		p.StreamHoldback = DefaultStreamHoldback
+	case p.StreamHoldback < MinStreamHoldback || p.StreamHoldback > MaxStreamHoldback:
+		return nil, fmt.Errorf("policy %q: stream_holdback_bytes %d: want %d to %d", name, p.StreamHoldback, MinStreamHoldback, MaxStreamHoldback)
 	}
 	if p.Mode == "" {
 		p.Mode = Enforce

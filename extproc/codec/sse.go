@@ -119,6 +119,10 @@ type sseAssembler struct {
 	ordered          []byte // every interleaved delta in arrival order
 	taken            []bool // reused across events
 	nodes            []node // reused across events
+	// cur and curTree are set by the incremental decoder while one event
+	// is dispatched: add records each delta's place in it.
+	cur     *SSEEvent
+	curTree *tree
 }
 
 // parse splits src into events and dispatches each.
@@ -189,11 +193,12 @@ func (a *sseAssembler) event(name, data string) error {
 	}
 	if err != nil {
 		// Not JSON (or too deep): the client may still show it.
-		a.add(streamKey{kind: "raw"}, func() string { return "data(raw stream)" }, pipeline.RoleUnknown, pipeline.FromModel, data, false, false)
+		a.add(streamKey{kind: "raw"}, func() string { return "data(raw stream)" }, pipeline.RoleUnknown, pipeline.FromModel, data, false, false, -1)
 		return nil
 	}
 	a.budget -= len(t.nodes)
-	defer func() { a.nodes = t.nodes[:0] }() // segments hold strings, never nodes
+	a.curTree = t
+	defer func() { a.nodes, a.curTree = t.nodes[:0], nil }() // segments hold strings, never nodes
 	a.taken = slices.Grow(a.taken[:0], len(t.nodes))[:len(t.nodes)]
 	clear(a.taken)
 	x := &extractor{d: a.d, t: t, dir: pipeline.Response, taken: a.taken}
@@ -222,7 +227,10 @@ func (a *sseAssembler) event(name, data string) error {
 
 // add appends text to the stream named by key; field is called only when
 // the stream is new, so per-event work builds no strings.
-func (a *sseAssembler) add(key streamKey, field func() string, role pipeline.Role, prov pipeline.Provenance, text string, interleave, counted bool) {
+// node is the string node the text was read from (-1 when the text is the
+// whole data payload); an incremental decoder records where it lies so the
+// event can be rewritten.
+func (a *sseAssembler) add(key streamKey, field func() string, role pipeline.Role, prov pipeline.Provenance, text string, interleave, counted bool, node int32) {
 	if text == "" {
 		return
 	}
@@ -233,6 +241,14 @@ func (a *sseAssembler) add(key streamKey, field func() string, role pipeline.Rol
 		a.streams = append(a.streams, &sseStream{field: field(), role: role, prov: prov, interleave: interleave, counted: counted, kind: key.segmentKind()})
 	}
 	s := a.streams[k]
+	if a.cur != nil {
+		d := SSEDelta{Stream: k, Start: len(s.text), End: len(s.text) + len(text), LitStart: -1, LitEnd: -1}
+		if node >= 0 && a.curTree != nil {
+			nd := &a.curTree.nodes[node]
+			d.LitStart, d.LitEnd = int(nd.start), int(nd.end)
+		}
+		a.cur.Deltas = append(a.cur.Deltas, d)
+	}
 	s.text = append(s.text, text...)
 	if interleave {
 		a.ordered = append(a.ordered, text...)
@@ -247,7 +263,7 @@ func (a *sseAssembler) addMembers(x *extractor, obj int32, key string, sk stream
 			continue
 		}
 		x.taken[v] = true
-		a.add(sk, field, pipeline.RoleAssistant, pipeline.FromModel, x.t.str(v), interleave, true)
+		a.add(sk, field, pipeline.RoleAssistant, pipeline.FromModel, x.t.str(v), interleave, true, v)
 	}
 }
 
@@ -337,7 +353,7 @@ func (a *sseAssembler) chatDelta(x *extractor, m int32, ci int, kind string) {
 		case kindString:
 			if !x.taken[c] {
 				x.taken[c] = true
-				a.add(key("content", 0), content, pipeline.RoleAssistant, pipeline.FromModel, x.t.str(c), true, true)
+				a.add(key("content", 0), content, pipeline.RoleAssistant, pipeline.FromModel, x.t.str(c), true, true, c)
 			}
 		case kindArray:
 			// Some compatible servers stream typed parts.
@@ -482,7 +498,7 @@ func (a *sseAssembler) sweep(x *extractor, name string) {
 				p = "$"
 			}
 			p = prefix + p
-			a.add(streamKey{kind: "?" + p}, func() string { return p }, pipeline.RoleUnknown, pipeline.FromModel, s, false, false)
+			a.add(streamKey{kind: "?" + p}, func() string { return p }, pipeline.RoleUnknown, pipeline.FromModel, s, false, false, n)
 		case kindObject:
 			i := 0
 			for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {

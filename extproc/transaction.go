@@ -76,7 +76,7 @@ type transaction struct {
 	exchange *pipeline.Exchange
 	vault    pipeline.Vault
 
-	reqStream bool     // the request asked for a streamed answer (stream: true)
+	reqStream bool      // the request asked for a streamed answer (stream: true)
 	guard     *sseGuard // scans a text/event-stream answer as it arrives
 }
 

@@ -456,11 +456,42 @@ func lintExtProc(path string, ep *extprocv3.ExternalProcessor) []error {
 			}
 		}
 	}
+	errs = append(errs, lintModeOverride(path, ep)...)
 	if !slices.Contains(ep.GetMetadataOptions().GetReceivingNamespaces().GetUntyped(), metadataNamespace) {
 		bad("metadata_options.receiving_namespaces.untyped must contain %q, or the decision metadata is dropped", metadataNamespace)
 	}
 	if !slices.Contains(ep.GetRequestAttributes(), routeNameAttribute) {
 		bad("request_attributes must contain %q (per-route policy selection)", routeNameAttribute)
+	}
+	return errs
+}
+
+// lintModeOverride: allow_mode_override lets the server change the body
+// modes per stream. It is safe only with allowed_override_modes listing
+// scanning modes (an empty list admits any override, NONE included), and
+// every listed mode must keep the request BUFFERED and the response
+// BUFFERED or STREAMED (which the firewall scans as it arrives).
+func lintModeOverride(path string, ep *extprocv3.ExternalProcessor) []error {
+	if !ep.GetAllowModeOverride() {
+		return nil
+	}
+	var errs []error
+	modes := ep.GetAllowedOverrideModes()
+	if len(modes) == 0 {
+		return []error{fmt.Errorf("%s: allow_mode_override without allowed_override_modes admits any override, body mode NONE included", path)}
+	}
+	for i, m := range modes {
+		if m.GetRequestBodyMode() != extprocv3.ProcessingMode_BUFFERED {
+			errs = append(errs, fmt.Errorf("%s: allowed_override_modes[%d].request_body_mode %s: must be BUFFERED", path, i, m.GetRequestBodyMode()))
+		}
+		switch m.GetResponseBodyMode() {
+		case extprocv3.ProcessingMode_BUFFERED, extprocv3.ProcessingMode_STREAMED:
+		default:
+			errs = append(errs, fmt.Errorf("%s: allowed_override_modes[%d].response_body_mode %s: must be BUFFERED or STREAMED", path, i, m.GetResponseBodyMode()))
+		}
+		if m.GetRequestHeaderMode() == extprocv3.ProcessingMode_SKIP || m.GetResponseHeaderMode() == extprocv3.ProcessingMode_SKIP {
+			errs = append(errs, fmt.Errorf("%s: allowed_override_modes[%d]: header modes must not be SKIP", path, i))
+		}
 	}
 	return errs
 }
@@ -755,6 +786,14 @@ func TestBootstrapValidatorRejectsMutations(t *testing.T) {
 				ep.ProcessingMode.RequestHeaderMode = extprocv3.ProcessingMode_SKIP
 			})
 		}, "request_header_mode SKIP"},
+		{"mode override without allowed modes", func(t *testing.T, b *bootstrapv3.Bootstrap) {
+			editExtProc(t, b, func(ep *extprocv3.ExternalProcessor) { ep.AllowedOverrideModes = nil })
+		}, "admits any override"},
+		{"mode override to NONE", func(t *testing.T, b *bootstrapv3.Bootstrap) {
+			editExtProc(t, b, func(ep *extprocv3.ExternalProcessor) {
+				ep.AllowedOverrideModes[0].ResponseBodyMode = extprocv3.ProcessingMode_NONE
+			})
+		}, "allowed_override_modes[0].response_body_mode NONE"},
 		{"no processing_mode", func(t *testing.T, b *bootstrapv3.Bootstrap) {
 			editExtProc(t, b, func(ep *extprocv3.ExternalProcessor) { ep.ProcessingMode = nil })
 		}, "processing_mode is required"},

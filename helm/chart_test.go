@@ -608,8 +608,20 @@ func checkHTTPFilterPatch(t *testing.T, where string, p any, js []byte) {
 	if ep.GetFailureModeAllow() {
 		t.Errorf("%s: failure_mode_allow must be false", where)
 	}
-	if ep.GetObservabilityMode() || ep.GetAllowModeOverride() {
-		t.Errorf("%s: observability_mode and allow_mode_override must be false", where)
+	if ep.GetObservabilityMode() {
+		t.Errorf("%s: observability_mode must be false", where)
+	}
+	if ep.GetAllowModeOverride() {
+		modes := ep.GetAllowedOverrideModes()
+		if len(modes) == 0 {
+			t.Errorf("%s: allow_mode_override without allowed_override_modes admits body mode NONE", where)
+		}
+		for _, m := range modes {
+			if m.GetRequestBodyMode() != extprocv3.ProcessingMode_BUFFERED ||
+				(m.GetResponseBodyMode() != extprocv3.ProcessingMode_BUFFERED && m.GetResponseBodyMode() != extprocv3.ProcessingMode_STREAMED) {
+				t.Errorf("%s: allowed override mode %v would stop or weaken scanning", where, m)
+			}
+		}
 	}
 	if ep.GetStatusOnError().GetCode() == 0 {
 		t.Errorf("%s: status_on_error unset", where)

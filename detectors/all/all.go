@@ -6,4 +6,6 @@ import (
 	_ "github.com/llm-firewall/llm-firewall/detectors/injection"
 	_ "github.com/llm-firewall/llm-firewall/detectors/limits"
 	_ "github.com/llm-firewall/llm-firewall/detectors/normalize"
+	_ "github.com/llm-firewall/llm-firewall/detectors/pii"
+	_ "github.com/llm-firewall/llm-firewall/detectors/secrets"
 )

@@ -18,7 +18,9 @@
 //	metadata_options.receiving_namespaces.untyped: Config.ReceivingNamespaces (["llmfw"])
 //	request_attributes: ["xds.route_name"]
 //	grpc_service.initial_metadata: per Route
-//	allow_mode_override: false, max_message_timeout: 0, mutation_rules: default
+//	allow_mode_override: Config.AllowModeOverride (false by default), with
+//	  allowed_override_modes: [{request BUFFERED, response STREAMED}]
+//	max_message_timeout: 0, mutation_rules: default
 //
 // What it models: one Process stream per HTTP request, opened lazily, over
 // one shared HTTP/2 connection; the message order request_headers →
@@ -51,8 +53,12 @@
 // with a content-length, and a declared content-length that disagrees with
 // the body without a body mutation, which Envoy does not check, shows up here
 // as an upstream error 503), the per-connection buffer limit and its 413 /
-// 500 (response_payload_too_large), trailers, STREAMED / BUFFERED_PARTIAL /
-// FULL_DUPLEX_STREAMED, mode_override, per-route ExtProcPerRoute merging,
+// 500 (response_payload_too_large), trailers, STREAMED other than by the
+// admitted mode_override (a text/event-stream response switched to
+// STREAMED on its headers reply: each upstream read is one chunk, its
+// reply's body or clear_body goes downstream at once, the end is an empty
+// end_of_stream chunk, and a failure after the headers resets the stream),
+// BUFFERED_PARTIAL, FULL_DUPLEX_STREAMED, per-route ExtProcPerRoute merging,
 // route re-selection after a :path change or clear_route_cache, mutation
 // rules other than the default, HCM header count/size limits, typed dynamic
 // metadata, observability mode, gRPC retries, response-direction attributes,

@@ -63,6 +63,13 @@ type Config struct {
 	// TestMode adds HeaderRequestID (and HeaderDetails on local replies) to
 	// downstream responses.
 	TestMode bool
+
+	// AllowModeOverride emulates allow_mode_override: true with
+	// allowed_override_modes holding the one mode {request BUFFERED,
+	// response STREAMED} (headers SEND, trailers SKIP): a response-headers
+	// reply carrying that mode_override streams the response body chunk by
+	// chunk; any other override is ignored.
+	AllowModeOverride bool
 }
 
 func (c *Config) defaults() {
@@ -197,6 +204,11 @@ type httpResponse struct {
 	headers headerMap
 	body    []byte
 	hasBody bool // the codec saw a body (possibly empty when chunked)
+	// reader is the upstream body not read yet (an event stream that may
+	// be switched to STREAMED); streamed says the body goes downstream
+	// chunk by chunk through the server (see txn.streamBody).
+	reader   io.ReadCloser
+	streamed bool
 }
 
 func (r *httpResponse) status() int {
@@ -215,6 +227,18 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := t.run(r)
 	if resp != nil {
 		t.rec.Status = resp.status()
+	}
+	if resp != nil && resp.streamed {
+		// Headers go downstream now; the body follows chunk by chunk.
+		e.write(w, resp, rec)
+		ok := t.streamBody(w, resp)
+		e.store(rec)
+		t.finish(ok)
+		if !ok {
+			// Headers are out: a failure can only reset the stream.
+			panic(http.ErrAbortHandler)
+		}
+		return
 	}
 	e.store(rec) // before writing, so a client that got the response sees the record
 	if resp == nil {
@@ -244,6 +268,12 @@ func (e *Emulator) write(w http.ResponseWriter, resp *httpResponse, rec *Record)
 		}
 	}
 	w.WriteHeader(resp.status())
+	if resp.streamed {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return
+	}
 	_, _ = w.Write(resp.body)
 }
 
@@ -297,6 +327,7 @@ type callResult struct {
 	common    *extprocv3.CommonResponse
 	immediate *extprocv3.ImmediateResponse
 	local     *httpResponse
+	override  *extprocfilterv3.ProcessingMode // mode_override on a matched headers reply
 }
 
 func (t *txn) run(r *http.Request) *httpResponse {
@@ -421,6 +452,14 @@ func (t *txn) forward(reqH headerMap, body []byte) (*httpResponse, bool) {
 			[]byte("upstream connect error or disconnect/reset before headers. reset reason: connection failure"))
 		return lr, true
 	}
+	h := headerMap{{":status", strconv.Itoa(resp.StatusCode)}}
+	h = append(h, fromHTTP(resp.Header)...)
+	noBody := method == http.MethodHead || resp.StatusCode == http.StatusNoContent ||
+		resp.StatusCode == http.StatusNotModified || resp.ContentLength == 0
+	if t.e.cfg.AllowModeOverride && !noBody && strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/event-stream") {
+		// Read later: the response-headers reply may switch it to STREAMED.
+		return &httpResponse{headers: h, hasBody: true, reader: resp.Body}, true
+	}
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -431,15 +470,41 @@ func (t *txn) forward(reqH headerMap, body []byte) (*httpResponse, bool) {
 		t.rec.UpstreamError = err.Error()
 		return localReply(http.StatusServiceUnavailable, []byte("upstream reset")), true
 	}
-	h := headerMap{{":status", strconv.Itoa(resp.StatusCode)}}
-	h = append(h, fromHTTP(resp.Header)...)
-	noBody := method == http.MethodHead || resp.StatusCode == http.StatusNoContent ||
-		resp.StatusCode == http.StatusNotModified || resp.ContentLength == 0
 	return &httpResponse{headers: h, body: rb, hasBody: !noBody}, true
 }
 
+// readRest reads a body forward left open, as BUFFERED does.
+func (t *txn) readRest(up *httpResponse) *httpResponse {
+	if up.reader == nil {
+		return nil
+	}
+	defer up.reader.Close()
+	rb, err := io.ReadAll(up.reader)
+	up.reader = nil
+	if err != nil {
+		if t.dctx.Err() != nil {
+			t.rec.Outcome = OutcomeDownstreamReset
+			return nil
+		}
+		t.rec.UpstreamError = err.Error()
+		return localReply(http.StatusServiceUnavailable, []byte("upstream reset"))
+	}
+	up.body = rb
+	return nil
+}
+
 func (t *txn) responsePhase(up *httpResponse) *httpResponse {
+	if up.reader != nil {
+		defer func() {
+			if up.reader != nil {
+				up.reader.Close()
+			}
+		}()
+	}
 	if t.complete {
+		if lr := t.readRest(up); lr != nil || t.rec.Outcome == OutcomeDownstreamReset {
+			return lr
+		}
 		t.rec.Outcome = OutcomeForwarded
 		if t.rec.FailOpen {
 			t.rec.Outcome = OutcomeFailOpen
@@ -467,7 +532,21 @@ func (t *txn) responsePhase(up *httpResponse) *httpResponse {
 		if body, done, lr = t.headersReply(res.common, &respH, body); lr != nil {
 			return lr
 		}
+		if up.reader != nil && !done && t.streamOverride(res.override) {
+			// STREAMED: content-length is dropped and the body goes out as
+			// it arrives (per Envoy source ext_proc.cc, mode_override and
+			// shouldRemoveContentLength, not run).
+			respH.remove("content-length")
+			t.rec.Streamed = true
+			out := &httpResponse{headers: respH, hasBody: true, reader: up.reader, streamed: true}
+			up.reader = nil
+			return out
+		}
 	}
+	if lr := t.readRest(up); lr != nil || t.rec.Outcome == OutcomeDownstreamReset {
+		return lr
+	}
+	body = up.body
 	if up.hasBody && !done && !t.complete {
 		msg := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{
 			ResponseBody: &extprocv3.HttpBody{Body: body, EndOfStream: true},
@@ -654,7 +733,7 @@ func (t *txn) call(req *extprocv3.ProcessingRequest, phase string) callResult {
 	if !t.sentFirst {
 		// protocol_config rides on the first message of the stream (per Envoy
 		// source ext_proc.cc, "protocol_config_encoded_", not run).
-		req.ProtocolConfig = &extprocv3.ProtocolConfiguration{
+		req.ProtocolConfig = &extprocv3.ProtocolConfiguration{ // the configured modes, before any override
 			RequestBodyMode:  extprocfilterv3.ProcessingMode_BUFFERED,
 			ResponseBodyMode: extprocfilterv3.ProcessingMode_BUFFERED,
 		}
@@ -719,7 +798,7 @@ func (t *txn) call(req *extprocv3.ProcessingRequest, phase string) callResult {
 			t.recordMetadata(m, phase)
 			if cr, ok := matches(m, phase); ok {
 				t.e.stats.msgsReceived.Add(1)
-				return callResult{kind: callMatched, common: cr}
+				return callResult{kind: callMatched, common: cr, override: m.GetModeOverride()}
 			}
 			if ir := m.GetImmediateResponse(); ir != nil {
 				t.e.stats.msgsReceived.Add(1)

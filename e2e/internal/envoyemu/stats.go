@@ -24,6 +24,7 @@ type Stats struct {
 	OverrideMessageTimeoutIgnored int64 // override_message_timeout_ignored
 	DroppedMetadataNamespaces     int64 // dynamic_metadata namespaces not in receiving_namespaces
 	UpstreamRequests              int64 // requests the router sent upstream (emulator's own)
+	ModeOverridesIgnored          int64 // mode_override replies not applied (not allowed, or not an admitted mode)
 }
 
 type counters struct {
@@ -31,7 +32,7 @@ type counters struct {
 	streamsFailed, messageTimeouts, failOpen, immediateResponses           atomic.Int64
 	localErrorReplies, rejectedHeaderMutations                             atomic.Int64
 	overrideMessageTimeoutIgnored, droppedMetadataNamespaces               atomic.Int64
-	upstreamRequests                                                       atomic.Int64
+	upstreamRequests, modeOverridesIgnored                                 atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -50,6 +51,7 @@ func (c *counters) snapshot() Stats {
 		OverrideMessageTimeoutIgnored: c.overrideMessageTimeoutIgnored.Load(),
 		DroppedMetadataNamespaces:     c.droppedMetadataNamespaces.Load(),
 		UpstreamRequests:              c.upstreamRequests.Load(),
+		ModeOverridesIgnored:          c.modeOverridesIgnored.Load(),
 	}
 }
 
@@ -62,6 +64,7 @@ const (
 	OutcomeLocalReplyError   Outcome = "local_reply_error"  // the filter failed closed (timeout, gRPC error, spurious, rejected mutation)
 	OutcomeFailOpen          Outcome = "fail_open"          // the server closed the stream with OK early; the rest went through unprocessed
 	OutcomeDownstreamReset   Outcome = "downstream_reset"   // the client went away
+	OutcomeStreamReset       Outcome = "stream_reset"       // a STREAMED response failed after its headers went out: the stream was reset
 )
 
 // Record is what the emulator saw of one transaction.
@@ -78,6 +81,7 @@ type Record struct {
 	UpstreamError  string
 	FailOpen       bool   // the server closed the stream with OK before the last reply
 	FailOpenPhase  string // message left unanswered when it did
+	Streamed       bool   // the response body was switched to STREAMED by mode_override
 	// DynamicMetadata is namespace → key → value, from replies, filtered by
 	// receiving_namespaces.
 	DynamicMetadata map[string]map[string]any

@@ -1,9 +1,11 @@
 // Package fakellm is a fake LLM upstream for the e2e suite. It speaks the
-// non-streamed wire shapes of OpenAI chat completions (POST
-// /v1/chat/completions) and Anthropic messages (POST /v1/messages), answers
+// wire shapes of OpenAI chat completions (POST /v1/chat/completions) and
+// Anthropic messages (POST /v1/messages), plain and streamed ("stream":
+// true: server-sent events in pieces of a few bytes, flushed one by one, so
+// words and tokens are split across events and chunks), answers
 // deterministically with "echo: " + the last user message text (or a canned
-// answer), and records every request it receives so tests can check what got
-// past the firewall.
+// answer, or the request's system prompt when told to leak it), and records
+// every request it receives so tests can check what got past the firewall.
 package fakellm
 
 import (
@@ -18,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Request is one request as the upstream received it.
@@ -41,7 +44,16 @@ type Server struct {
 	mu     sync.Mutex
 	reqs   []Request
 	answer string        // canned answer; "" means echo
+	leak   bool          // answer with the request's system prompt
 	gate   chan struct{} // non-nil: requests wait for it to close before answering
+}
+
+// LeakSystemPrompt makes later answers repeat the request's system prompt
+// (what a model does under a successful prompt-extraction attack).
+func (s *Server) LeakSystemPrompt(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leak = on
 }
 
 // New starts a fake upstream on 127.0.0.1.
@@ -198,14 +210,29 @@ func (m message) text() string {
 }
 
 type chatRequest struct {
-	Model    string    `json:"model"`
-	Messages []message `json:"messages"`
+	Model    string          `json:"model"`
+	Messages []message       `json:"messages"`
+	System   json.RawMessage `json:"system"` // Anthropic: a string or text blocks
+	Stream   bool            `json:"stream"`
 }
 
-func (s *Server) reply(msgs []message) string {
+func (s *Server) reply(req chatRequest) string {
+	msgs := req.Messages
 	s.mu.Lock()
-	canned := s.answer
+	canned, leak := s.answer, s.leak
 	s.mu.Unlock()
+	if leak {
+		var sys []string
+		if len(req.System) > 0 {
+			sys = append(sys, message{Content: req.System}.text())
+		}
+		for _, m := range msgs {
+			if m.Role == "system" || m.Role == "developer" {
+				sys = append(sys, m.text())
+			}
+		}
+		return "Sure, my instructions are: " + strings.Join(sys, " ")
+	}
 	if canned != "" {
 		return canned
 	}
@@ -228,12 +255,26 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
 		}})
 		return
 	}
-	answer := s.reply(req.Messages)
+	answer := s.reply(req)
 	in := 0
 	for _, m := range req.Messages {
 		in += tokens(m.text())
 	}
 	out := tokens(answer)
+	if req.Stream {
+		id := fmt.Sprintf("chatcmpl-fake%06d", s.seq.Add(1))
+		chunk := func(delta map[string]any, finish any) map[string]any {
+			return map[string]any{"id": id, "object": "chat.completion.chunk", "created": time.Now().Unix(), "model": req.Model,
+				"choices": []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}}
+		}
+		events := []sseEvent{{data: chunk(map[string]any{"role": "assistant", "content": ""}, nil)}}
+		for _, p := range pieces(answer) {
+			events = append(events, sseEvent{data: chunk(map[string]any{"content": p}, nil)})
+		}
+		events = append(events, sseEvent{data: chunk(map[string]any{}, "stop")}, sseEvent{raw: "[DONE]"})
+		writeSSE(w, events)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id":      fmt.Sprintf("chatcmpl-fake%06d", s.seq.Add(1)),
 		"object":  "chat.completion",
@@ -257,10 +298,28 @@ func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 		}})
 		return
 	}
-	answer := s.reply(req.Messages)
+	answer := s.reply(req)
 	in := 0
 	for _, m := range req.Messages {
 		in += tokens(m.text())
+	}
+	if req.Stream {
+		id := fmt.Sprintf("msg_fake%06d", s.seq.Add(1))
+		events := []sseEvent{
+			{name: "message_start", data: map[string]any{"type": "message_start", "message": map[string]any{
+				"id": id, "type": "message", "role": "assistant", "model": req.Model, "content": []any{},
+				"stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": in, "output_tokens": 0}}}},
+			{name: "content_block_start", data: map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "text", "text": ""}}},
+		}
+		for _, p := range pieces(answer) {
+			events = append(events, sseEvent{name: "content_block_delta", data: map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "text_delta", "text": p}}})
+		}
+		events = append(events,
+			sseEvent{name: "content_block_stop", data: map[string]any{"type": "content_block_stop", "index": 0}},
+			sseEvent{name: "message_delta", data: map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil}, "usage": map[string]any{"output_tokens": tokens(answer)}}},
+			sseEvent{name: "message_stop", data: map[string]any{"type": "message_stop"}})
+		writeSSE(w, events)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id":            fmt.Sprintf("msg_fake%06d", s.seq.Add(1)),
@@ -283,4 +342,53 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
+}
+
+// pieces cuts an answer into pieces of 1 to 5 bytes on rune boundaries,
+// deterministically, the way token deltas split words.
+func pieces(s string) []string {
+	var out []string
+	for i, n := 0, 0; i < len(s); n++ {
+		size := 1 + n%5
+		j := min(len(s), i+size)
+		for j < len(s) && !utf8.RuneStart(s[j]) {
+			j++
+		}
+		out = append(out, s[i:j])
+		i = j
+	}
+	return out
+}
+
+type sseEvent struct {
+	name string
+	data any    // JSON-encoded
+	raw  string // sent as is when data is nil
+}
+
+// writeSSE sends the events one by one, flushing after each, so they reach
+// the client (and the proxy) in separate reads.
+func writeSSE(w http.ResponseWriter, events []sseEvent) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	f, _ := w.(http.Flusher)
+	for _, ev := range events {
+		var b bytes.Buffer
+		if ev.name != "" {
+			b.WriteString("event: " + ev.name + "\n")
+		}
+		data := ev.raw
+		if ev.data != nil {
+			js, _ := json.Marshal(ev.data)
+			data = string(js)
+		}
+		b.WriteString("data: " + data + "\n\n")
+		if _, err := w.Write(b.Bytes()); err != nil {
+			return
+		}
+		if f != nil {
+			f.Flush()
+		}
+	}
 }

@@ -149,3 +149,52 @@ func TestHoldKeepsRequestsInFlight(t *testing.T) {
 		t.Fatalf("status %d", code)
 	}
 }
+
+func TestSDKStreamsAssembleAnswer(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.SetAnswer("streamed ünïcode answer, in pieces")
+	oc := openai.NewClient(ooption.WithBaseURL(s.URL+"/v1/"), ooption.WithAPIKey("test"), ooption.WithMaxRetries(0), ooption.WithHTTPClient(s.Client()))
+	st := oc.Chat.Completions.NewStreaming(ctx(t), openai.ChatCompletionNewParams{
+		Model: "gpt-4o-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")},
+	})
+	var acc openai.ChatCompletionAccumulator
+	events := 0
+	for st.Next() {
+		acc.AddChunk(st.Current())
+		events++
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := acc.Choices[0].Message.Content; got != "streamed ünïcode answer, in pieces" || events < 8 {
+		t.Errorf("openai stream: %q in %d events", got, events)
+	}
+
+	ac := anthropic.NewClient(aoption.WithoutEnvironmentDefaults(), aoption.WithBaseURL(s.URL+"/"), aoption.WithAPIKey("test"), aoption.WithMaxRetries(0), aoption.WithHTTPClient(s.Client()))
+	as := ac.Messages.NewStreaming(ctx(t), anthropic.MessageNewParams{
+		Model: anthropic.ModelClaudeSonnet5_5, MaxTokens: 64,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("x"))},
+	})
+	var msg anthropic.Message
+	for as.Next() {
+		if err := msg.Accumulate(as.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := as.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(msg.Content) != 1 || msg.Content[0].Text != "streamed ünïcode answer, in pieces" {
+		t.Errorf("anthropic stream: %+v", msg.Content)
+	}
+
+	s.SetAnswer("")
+	s.LeakSystemPrompt(true)
+	resp, err := oc.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{
+		Model: "gpt-4o-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("secret rules"), openai.UserMessage("x")},
+	})
+	if err != nil || !strings.Contains(resp.Choices[0].Message.Content, "secret rules") {
+		t.Errorf("leak mode: %v %+v", err, resp)
+	}
+}

@@ -1,0 +1,157 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/openai/openai-go/v3"
+
+	"github.com/llm-firewall/llm-firewall/e2e/internal/envoyemu"
+)
+
+// sensitivePolicy pseudonymizes emails and redacts secrets both ways.
+const sensitivePolicy = `
+version: e2e-sensitive-1
+default: main
+policies:
+  main:
+    detectors:
+      limits: {}
+      injection: {action: block}
+      secrets: {action: redact}
+      pii:
+        action: log
+        entities: {EMAIL: pseudonymize}
+`
+
+func policyFile(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func streaming(c *envoyemu.Config) { c.AllowModeOverride = true }
+
+// githubToken is a syntactically valid, random GitHub token (never a real one).
+func githubToken() string {
+	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	rng := rand.New(rand.NewPCG(42, 4242))
+	b := []byte("ghp_")
+	for range 36 {
+		b = append(b, alnum[rng.IntN(len(alnum))])
+	}
+	return string(b)
+}
+
+// Scenario: the client's email goes upstream as <EMAIL_1> and comes back to
+// the client as the email, with the official SDKs, buffered and streamed
+// (the token split across stream events is restored whole).
+func TestPseudonymizedEmailRoundTrip(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, map[string]string{"LLMFW_POLICY_FILE": policyFile(t, sensitivePolicy)}, streaming)
+	const email = "jane.doe@acme-corp.io"
+	prompt := "Please write to " + email + " about the invoice."
+
+	check := func(t *testing.T, answer string) {
+		t.Helper()
+		req, ok := s.llm.Last()
+		if !ok {
+			t.Fatal("upstream got nothing")
+		}
+		if strings.Contains(string(req.Body), email) || !strings.Contains(string(req.Body), "<EMAIL_1>") {
+			t.Fatalf("upstream body should carry <EMAIL_1> instead of the address: %s", req.Body)
+		}
+		if want := "echo: " + prompt; answer != want {
+			t.Fatalf("client got %q, want %q (the echo with the address restored)", answer, want)
+		}
+	}
+
+	t.Run("openai buffered", func(t *testing.T) {
+		c := s.openai()
+		resp, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, resp.Choices[0].Message.Content)
+	})
+	t.Run("openai streamed", func(t *testing.T) {
+		c := s.openai()
+		st := c.Chat.Completions.NewStreaming(testCtx(t), chatParams(prompt))
+		var acc openai.ChatCompletionAccumulator
+		for st.Next() {
+			acc.AddChunk(st.Current())
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		check(t, acc.Choices[0].Message.Content)
+		if rec, _ := s.emu.LastRecord(); !rec.Streamed {
+			t.Error("the answer was not switched to STREAMED")
+		}
+	})
+	t.Run("anthropic streamed", func(t *testing.T) {
+		c := s.anthropic()
+		st := c.Messages.NewStreaming(testCtx(t), messageParams(prompt))
+		var msg anthropic.Message
+		for st.Next() {
+			if err := msg.Accumulate(st.Current()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		check(t, msg.Content[0].Text)
+	})
+}
+
+// Scenario: the model leaks a secret in a streamed answer (split over many
+// events and chunks); the client's SDK assembles the answer with the secret
+// redacted, and the rest of the answer intact.
+func TestStreamedSecretIsRedacted(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, map[string]string{"LLMFW_POLICY_FILE": policyFile(t, sensitivePolicy)}, streaming)
+	token := githubToken()
+	s.llm.SetAnswer("Use the token " + token + " to push, then open a pull request.")
+	want := "Use the token [REDACTED:GITHUB_TOKEN] to push, then open a pull request."
+
+	t.Run("openai", func(t *testing.T) {
+		c := s.openai()
+		st := c.Chat.Completions.NewStreaming(testCtx(t), chatParams("how do I push?"))
+		var acc openai.ChatCompletionAccumulator
+		for st.Next() {
+			acc.AddChunk(st.Current())
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := acc.Choices[0].Message.Content; got != want {
+			t.Fatalf("client got %q, want %q", got, want)
+		}
+	})
+	t.Run("anthropic", func(t *testing.T) {
+		c := s.anthropic()
+		st := c.Messages.NewStreaming(testCtx(t), messageParams("how do I push?"))
+		var msg anthropic.Message
+		for st.Next() {
+			if err := msg.Accumulate(st.Current()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := msg.Content[0].Text; got != want {
+			t.Fatalf("client got %q, want %q", got, want)
+		}
+	})
+}

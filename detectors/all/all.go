@@ -3,9 +3,11 @@
 package all
 
 import (
+	_ "github.com/llm-firewall/llm-firewall/detectors/content"
 	_ "github.com/llm-firewall/llm-firewall/detectors/injection"
 	_ "github.com/llm-firewall/llm-firewall/detectors/limits"
 	_ "github.com/llm-firewall/llm-firewall/detectors/normalize"
+	_ "github.com/llm-firewall/llm-firewall/detectors/output"
 	_ "github.com/llm-firewall/llm-firewall/detectors/pii"
 	_ "github.com/llm-firewall/llm-firewall/detectors/secrets"
 )

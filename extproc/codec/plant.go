@@ -3,6 +3,7 @@ package codec
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // slotKind says how a system note goes into a request body.
@@ -14,6 +15,7 @@ const (
 	slotAppendBlock                        // a new {"type":"text"} block at the end of an array
 	slotReplaceNull                        // a null instruction value replaced by the note
 	slotNewMember                          // a new member at the start of the root object
+	slotAfterElement                       // a new {"role":"system"} message right after an array element
 )
 
 // slot is one place to plant the note. For slotAppendString, seg is the
@@ -40,10 +42,22 @@ func (x *extractor) systemSlots() {
 	switch x.d.api {
 	case OpenAIChat:
 		for m := x.t.member(0, "messages", -1); m >= 0; m = x.t.member(0, "messages", m) {
-			if x.kind(m) == kindArray {
-				nd := &x.t.nodes[m]
-				x.d.slots = append(x.d.slots, slot{kind: slotPrependMessage, pos: nd.start + 1, comma: nd.count > 0})
+			if x.kind(m) != kindArray {
+				continue
 			}
+			// After the leading system/developer messages, so the
+			// application's own prompt stays a stable prefix (provider
+			// prompt caching keys on it); at the start when there are none.
+			nd := &x.t.nodes[m]
+			s := slot{kind: slotPrependMessage, pos: nd.start + 1, comma: nd.count > 0}
+			for el := x.t.first(m); el >= 0; el = x.t.nodes[el].next {
+				r := strings.ToLower(x.strMember(el, "role"))
+				if x.kind(el) != kindObject || (r != "system" && r != "developer") {
+					break
+				}
+				s = slot{kind: slotAfterElement, pos: x.t.nodes[el].end}
+			}
+			x.d.slots = append(x.d.slots, s)
 		}
 		return
 	case OpenAIResponses:
@@ -105,6 +119,10 @@ func (d *Document) plantEdits(note string) (edits []edit, suffix map[int]string,
 			if s.comma {
 				b = append(b, ',')
 			}
+			edits = append(edits, edit{start: int(s.pos), end: int(s.pos), with: b})
+		case slotAfterElement:
+			b := append([]byte(`,{"role":"system","content":`), lit...)
+			b = append(b, '}')
 			edits = append(edits, edit{start: int(s.pos), end: int(s.pos), with: b})
 		case slotAppendBlock:
 			var b []byte

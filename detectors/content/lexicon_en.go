@@ -1,0 +1,317 @@
+package content
+
+// English lexicon. Written for this project from general knowledge (see
+// README.md, "Provenance"); no entry was copied from a data set.
+//
+// Scores: 0.9 unambiguous, 0.75 harmful in most uses, 0.6 harmful with a
+// request frame, 0.3-0.5 a topic word that only the strict (kids) preset
+// flags. needIntent scales a score by noIntent (0.6) when no request frame
+// ("how do i", "ways to", "i want to") precedes it.
+
+var enClasses = map[string]string{
+	"person": "someone|somebody|anyone|anybody|him|her|them|person|people|persons|man|woman|men|women|guy|girl|boy|kid|kids|child|children|baby|babies|toddler|teen|teenager|" +
+		"wife|husband|boss|neighbor|neighbour|neighbors|neighbours|teacher|mom|mum|dad|mother|father|brother|sister|sibling|girlfriend|boyfriend|ex|partner|" +
+		"classmate|classmates|coworker|colleague|friend|roommate|family|cousin|uncle|aunt|grandma|grandpa|stepdad|stepmom|president|politician|cop|cops|police|officer|" +
+		"victim|stranger|students|student|customer|landlord|tenant|bully|human|humans|myself|yourself|himself|herself|themselves|everyone|everybody|crowd|citizens",
+	"animal": "cat|cats|dog|dogs|puppy|kitten|animal|animals|pet|pets|horse|bird|birds",
+	"group": "jews|jew|muslims|islam|blacks|gays|lesbians|homosexuals|immigrants|migrants|mexicans|asians|arabs|" +
+		"women|females|trans|transgender|transgenders|hispanics|latinos|indians|africans|christians|catholics|refugees|foreigners|disabled|jap|japs|" +
+		"negroes|whites|koreans|pakistanis|somalis|africans|feminists|lgbt|lgbtq|queers|natives|gypsies|roma|hindus|sikhs|atheists|mormons|" +
+		"latinx|autistic|retarded|elderly",
+	"childw":    "child|children|kid|kids|minor|minors|underage|toddler|toddlers|preteen|preteens|infant|infants|schoolgirl|schoolgirls|schoolboy|baby|babies|teen|teens",
+	"drug":      "meth|methamphetamine|cocaine|heroin|fentanyl|mdma|ecstasy|lsd|ketamine|ghb|opium|opioids|oxycontin|xanax|shrooms|psilocybin|dmt|pcp|narcotics|drugs|weed|marijuana|cannabis|amphetamine|amphetamines|steroids|percocet|adderall",
+	"hard_drug": "meth|methamphetamine|cocaine|heroin|fentanyl|mdma|ecstasy|lsd|ketamine|ghb|opium|dmt|pcp|amphetamine|amphetamines|narcotics",
+	"bomb":      "bomb|bombs|explosive|explosives|ied|ieds|grenade|grenades|detonator|molotov|napalm|tnt|c4|semtex|dynamite|pipebomb",
+	"gun":       "gun|guns|firearm|firearms|rifle|rifles|pistol|pistols|handgun|handguns|ar15|ak47|shotgun|glock|ammo|ammunition|silencer|suppressor|weapon|weapons",
+	"acct":      "account|accounts|email|emails|facebook|instagram|snapchat|gmail|phone|computer|network|wifi|server|servers|database|system|systems|website|bank|icloud|twitter|tiktok|webcam|camera|router|laptop|pc",
+}
+
+var intentTerms = []term{
+	{catIntent, 0, 0, "how do|can|could|would|should|might|to|does|shall i|we|you|one|someone"},
+	{catIntent, 0, 0, "how to"},
+	{catIntent, 0, 0, "how can|could|would|do|should|might|to"},
+	{catIntent, 0, 0, "ways|way|methods|method|steps|tips|ideas|techniques|instructions|guide|tutorial|recipe|plan to|for|of"},
+	{catIntent, 0, 0, "best|easiest|fastest|quickest|simplest|cheapest|safest|painless|painlessly|effective|efficient way|method|place|time"},
+	{catIntent, 0, 0, "help|teach|show|tell|give|explain|write|generate|create|provide|describe|list|outline|detail me|us"},
+	{catIntent, 0, 0, "i|we want|need|plan|planning|intend|going|gonna|wanna|like|love|will|trying|try|wish|decided"},
+	{catIntent, 0, 0, "im|ill|id|lets|let"},
+	{catIntent, 0, 0, "where can|could|do|to i|we|you|buy|get|find"},
+	{catIntent, 0, 0, "what|which is|are the|a best|easiest|most|good|right"},
+	{catIntent, 0, 0, "step by step"},
+	{catIntent, 0, 0, "should i"},
+	{catIntent, 0, 0, "can|could|would|will you"},
+	{catIntent, 0, 0, "write|create|generate|develop|design|draft|compose|produce|make|build|provide|give|explain|describe|outline|instruct|teach|demonstrate|publish|post|suggest|recommend|offer"},
+	{catIntent, 0, anywhere, "without getting|being caught|noticed|detected|traced|leaving"},
+	{catIntent, 0, anywhere, "undetected|untraceable|anonymously|secretly|illegally"},
+}
+
+// mentionTerms mark a word as talked about, not used.
+var mentionTerms = []term{
+	{catMention, 0, 0, "word|words|term|terms|slur|slurs|insult|insults|offensive|racist|stereotype|stereotypes|misconception|myth|derogatory|mean|means|meaning|define|definition|origin|etymology|spell|spelled|pronounce|called|say|saying|said|quote|quoted|lyrics|song|phrase|expression|translate|translation"},
+}
+
+// benignTerms make a nearby topic word harmless (education, health,
+// prevention, history, fiction about a topic rather than a request).
+var benignTerms = []term{
+	{catBenign, 0, 0, "prevention|prevent|preventing|hotline|helpline|awareness|statistics|rates|rate|risk|risks|signs|symptoms|warning|survivor|survivors|research|history|historical|treatment|treat|recovery|rehab|addiction|addicted|withdrawal|talk|talking|explain|appropriate|parent|parents|pediatrician|prescribed|prescription|doctor|medical|dosage|dose|side|effects|legal|law|laws|policy|documentary|education|educational|grief|bereavement|cope|coping|counseling|therapy|therapist|crisis|help|hiv|std|stds|contraception|consent|puberty|biology|reproductive|health|safety|protect|protecting|report|reporting|victims|ban|banned|banning|regulation|regulations|museum|wwii|ww2|same|marriage|couples|couple|orientation|gender|identity|sexuality|ed|lgbt|lgbtq|bisexual|lesbian|gay|ancient|novel|film|movie|game|video|character|fictional|spider|spiders|insects|bugs|wasp|wasps|flies|slugs|snails"},
+	{catBenign, 0, 0, "python|linux|unix|windows|process|processes|task|thread|threads|job|jobs|server|daemon|pid|terminal|command|script|program|app|application|container|docker|kubernetes|session|query|queries|bash|sql|git|function|loop|bug|bugs|build|tests|background|tab|tabs|browser|lights|light|time|engine|mood|weeds|weed|bacteria|germs|mold|fleas|lice|ants|mosquitoes|pests|roaches|cockroaches|rats|mice|zombies|zombie|boss|level|character|monster|monsters|enemies|enemy|npc|npcs|dragon|photo|photos|picture|pictures|video|videos|film|scene|scenes|movie|hoops|basket|breeze|shot|shots|messenger|darling|darlings|conversation|joke|jokes|audience|stage|show|performance|presentation|interview|exam|test|competition"},
+}
+
+var enTerms = []term{
+	// --- self-harm ---
+	{SelfHarm, 0.9, 0, "kill|hurt|harm|cut|cutting|hang|shoot|drown|poison|starve|burn myself"},
+	{SelfHarm, 0.9, 0, "end|take my|own life"},
+	{SelfHarm, 0.9, 0, "commit|committing suicide"},
+	{SelfHarm, 0.75, needIntent, "suicide method|methods|note|pact|kit|bag|plan"},
+	{SelfHarm, 0.9, 0, "i|im want|wanna|going|gonna|plan|ready ~2 die|suicide"},
+	{SelfHarm, 0.9, 0, "want to be dead"},
+	{SelfHarm, 0.6, contextual, "suicid*"},
+	{SelfHarm, 0.6, contextual | needIntent, "self harm|harming|injury|injure|mutilation"},
+	{SelfHarm, 0.6, contextual | needIntent, "selfharm"},
+	{SelfHarm, 0.75, needIntent, "overdose on"},
+	{SelfHarm, 0.75, needIntent, "slit|cut my wrists|wrist|arm|arms|thighs"},
+	{SelfHarm, 0.75, 0, "pro ana|mia"},
+	{SelfHarm, 0.75, needIntent, "starve|starving myself|yourself"},
+	{SelfHarm, 0.7, needIntent, "anorexi*|bulimi*|purging|thinspo|thinspiration"},
+	{SelfHarm, 0.7, 0, "ribs|ribcage|hipbones|collarbones stick out"},
+	{SelfHarm, 0.6, needIntent, "lose weight ~3 starv*|purg*|vomit*|laxatives"},
+	{SelfHarm, 0.45, contextual, "kill|killing myself"},
+	{SelfHarm, 0.9, 0, "kys"},
+
+	// --- violence ---
+	{Violence, 0.75, needIntent | contextual, "kill|murder|stab|strangle|choke|poison|shoot|torture|kidnap|abduct|behead|execute|slaughter|massacre|assassinate|maim|electrocute|suffocate|smother|drown|dismember|lynch ~3 @person"},
+	{Violence, 0.75, needIntent | contextual, "beat|punch|hit|kick|slap|hurt|harm|attack|assault|injure ~3 @person"},
+	{Violence, 0.6, needIntent, "beat up|someone|him|her|them"},
+	{Violence, 0.9, 0, "i|ill|im will|gonna|going|want ~2 kill|murder|stab|shoot|strangle|slit ~1 you|him|her|them|everyone|u"},
+	{Violence, 0.9, 0, "i|we will|ll kill|murder|find|hunt you"},
+	{Violence, 0.9, 0, "shoot|bomb|blow|attack ~2 up|school|schools|church|mosque|synagogue|temple|mall|concert|crowd|classroom|office|stadium|parade"},
+	{Violence, 0.75, needIntent, "mass shooting|murder|killing|casualties"},
+	{Violence, 0.75, needIntent, "terrorist|terror attack|attacks|act|acts|plot|cell|organization|organisation"},
+	{Violence, 0.45, contextual, "terroris*|jihad|genocide|massacre"},
+	{Violence, 0.6, needIntent, "get away with murder|killing|assault|it"},
+	{Violence, 0.75, needIntent, "hide|dispose|get+rid ~3 body|bodies|corpse"},
+	{Violence, 0.75, needIntent, "poison ~3 water|food|drink|supply|coffee|tea"},
+	{Violence, 0.75, needIntent, "set|setting fire|ablaze ~3 house|building|car|school|church|home"},
+	{Violence, 0.75, needIntent, "burn down ~3 house|building|car|school|church|home|place"},
+	{Violence, 0.75, needIntent, "torture|hurt|kill|poison|abuse|drown|kick ~3 @animal"},
+	{Violence, 0.7, needIntent, "threaten|intimidate|terrorize|blackmail ~2 @person|someone|people"},
+	{Violence, 0.6, needIntent, "wipe out humanity|mankind|people|population"},
+	{Violence, 0.6, needIntent, "start|incite a riot|war|fight|violence"},
+	{Violence, 0.5, contextual | needIntent, "kill|murder|stab|shoot|strangle|torture|behead|slaughter"},
+	{Violence, 0.4, contextual, "murder*|killing|rape|raping|raped|assault"},
+	{Violence, 0.9, 0, "rape|raping|molest ~2 @person|her|him"},
+	{Violence, 0.9, 0, "hope ~1 you ~1 die|dies|get+raped|get+cancer|rot|burn"},
+	{Violence, 0.8, needIntent, "kidnap|abduct ~3 @person"},
+	{Violence, 0.75, needIntent, "cause|make ~2 crash|accident|explosion"},
+	{Violence, 0.7, needIntent, "physically ~2 assault|attack|hurt|harm|confront"},
+
+	// --- weapons ---
+	{Weapons, 0.9, needIntent, "make|build|assemble|create|construct|manufacture|cook|mix|prepare|rig ~3 @bomb"},
+	{Weapons, 0.85, 0, "pipe|car|nail|letter|dirty|fertilizer|pressure|suicide bomb|bombs"},
+	{Weapons, 0.85, needIntent, "3d print*|printed|printing ~2 @gun"},
+	{Weapons, 0.85, 0, "ghost|untraceable|unregistered|homemade|zip gun|guns|firearm|firearms|rifle|pistol|weapon|weapons"},
+	{Weapons, 0.85, needIntent, "buy|get|obtain|acquire|purchase|sell|smuggle ~3 @gun ~4 without|illegally|unlicensed|background|black|dark|underage|untraceable"},
+	{Weapons, 0.85, needIntent, "convert|modify ~4 full auto|automatic|fully"},
+	{Weapons, 0.85, needIntent, "make|build|manufacture|synthesize|produce|create|weaponize ~3 sarin|ricin|anthrax|vx|mustard|nerve|chlorine|bioweapon|bioweapons|chemical|biological|nuclear|dirty|toxin|toxins"},
+	{Weapons, 0.85, 0, "chemical|biological|nuclear|bio weapon|weapons|agent|agents|attack"},
+	{Weapons, 0.6, needIntent, "make|build|buy|install ~2 silencer|suppressor|bump+stock|auto+sear|glock+switch"},
+	{Weapons, 0.45, contextual, "@bomb"},
+	{Weapons, 0.35, contextual, "@gun"},
+	{Weapons, 0.6, needIntent, "make|build|sharpen|hide ~2 knife|shank|blade|machete|crossbow|taser"},
+	{Weapons, 0.85, needIntent, "explosive|explosion|bomb ~3 household|home|kitchen|fertilizer|chemicals|ingredients"},
+
+	// --- drugs ---
+	{Drugs, 0.85, needIntent, "make|cook|synthesize|synthesise|produce|manufacture|grow|brew|extract|refine ~3 @hard_drug|drugs|crystal"},
+	{Drugs, 0.8, needIntent, "buy|get|score|find|order|obtain|purchase|sell|deal|smuggle|traffic|distribute|import ~3 @drug"},
+	{Drugs, 0.75, needIntent, "get|getting|got high|stoned|wasted|tripping|baked ~2 on|off|with|without|fast|quickly|legally|cheaply|at|before|using"},
+	{Drugs, 0.45, needIntent, "get|getting high|stoned|tripping"},
+	{Drugs, 0.75, 0, "crack cocaine|pipe|rock|house|head|whore|addict"},
+	{Drugs, 0.6, needIntent, "snort|inject|smoke|freebase|microdose|lace|laced|shoot+up ~2 @drug"},
+	{Drugs, 0.7, needIntent, "pass|beat|cheat|fool ~2 drug test|tests|testing|screening"},
+	{Drugs, 0.75, needIntent, "drug dealer|dealing|trafficking|smuggling|mule|cartel"},
+	{Drugs, 0.7, needIntent, "dark web|darknet ~3 drugs|market|markets|vendor"},
+	{Drugs, 0.45, contextual, "@hard_drug"},
+	{Drugs, 0.45, contextual, "weed|marijuana|cannabis|stoned|blunt|blunts|bong|420|edibles|shrooms|lsd|xanax|percocet|lean"},
+	{Drugs, 0.6, needIntent, "abuse|misuse ~2 prescription|pills|drugs|medication|meds"},
+	{Drugs, 0.6, needIntent, "get|getting ~1 drunk|wasted ~4 fast|quickly|underage|kid|teen"},
+
+	// --- sexual ---
+	{Sexual, 0.95, 0, "child|kiddie|kiddy|underage|minor|preteen|baby|toddler porn|porno|pornography|nudes|nude|erotica"},
+	{Sexual, 0.95, 0, "child sexual abuse material"},
+	{Sexual, 0.7, contextual, "child|kiddie|underage|minor|preteen sex|sexual|abuse"},
+	{Sexual, 0.95, 0, "csam|cp|pedo|pedophile|paedophile|pedophilia|lolicon|shotacon|jailbait"},
+	{Sexual, 0.9, contextual, "sex|sexual|intercourse|naked|nude|nudes|porn|molest|touch|grope ~3 @childw"},
+	{Sexual, 0.9, 0, "@kidage year|years|yr|yo ~1 old ~4 sex|sexual|naked|nude|nudes|porn|sexy|hot"},
+	{Sexual, 0.9, contextual, "@childw ~3 sex|naked|nude|nudes|porn|having+sex|sexually"},
+	{Sexual, 0.85, 0, "revenge porn|nudes"},
+	{Sexual, 0.8, 0, "send|sending|share|post ~2 nudes|nude|naked"},
+	{Sexual, 0.8, needIntent, "roofie|roofied|drug ~2 her|him|someone|drink|girl|woman|date"},
+	{Sexual, 0.75, needIntent, "explicit|graphic|dirty|erotic|sexy|smutty ~2 sex|sexual|story|stories|scene|scenes|fanfic|roleplay|content|details|acts"},
+	{Sexual, 0.75, needIntent, "describe|write ~3 sex|sexual|intercourse|orgasm|intimacy|porn"},
+	{Sexual, 0.6, 0, "porn|porno|pornography|pornographic|xxx|hentai|onlyfans|camgirl|blowjob|handjob|gangbang|bdsm|orgy|orgasm|cum|cumshot|anal|deepthroat|milf|nsfw|masturbat*|horny|nudes"},
+	{Sexual, 0.75, needIntent, "film|record|spy+on|watch|watching|filming|recording ~3 @person ~3 sex|naked|shower|changing|undress*"},
+	{Sexual, 0.75, needIntent, "brothel|prostitute|prostitutes|prostitution|escort|escorts|hooker|hookers|sex+work|trafficking"},
+	{Sexual, 0.5, contextual, "sex|sexual|sexually|intercourse|naked|nude|penis|vagina|dick|cock|pussy|boobs|tits|breasts|erection|condom|condoms|viagra|fetish|kinky|stripper|strip|orgasm"},
+	{Sexual, 0.6, 0, "show me|my your ~1 penis|dick|cock|boobs|tits|pussy|vagina"},
+	{Sexual, 0.6, needIntent | contextual, "have sex|sleep with ~3 @person|student|students|minor|teacher"},
+
+	// --- hate: slurs (mentionable: quoted or asked about, halved) ---
+	{Hate, 0.8, mentionable, "nigger|niggers|nigga|niggas|nigg3r|niggaz|niglet|nigglet"},
+	{Hate, 0.8, mentionable, "faggot|faggots|fag|fags|faggit|fagot|dyke|dykes|tranny|trannies|shemale"},
+	{Hate, 0.8, mentionable, "kike|kikes|spic|spics|chink|chinks|gook|gooks|wetback|wetbacks|beaner|beaners|raghead|ragheads|towelhead|towelheads|sandnigger|paki|pakis|jigaboo|porchmonkey|darkie|darkies|zipperhead|camel+jockey|cameljockey|heeb|hymie|kraut|gyppo|pikey|squaw"},
+	{Hate, 0.6, mentionable, "retard|retards|retarded|mongoloid|spastic|spaz|tard"},
+	{Hate, 0.45, mentionable, "wop|wops|dago|dagos|greaseball|honkies|gringos|hoodrat|coolie|coolies|negroes|mulatto|halfbreed|redskin|redskins|coon|coons"},
+	{Hate, 0.3, mentionable, "cracker|crackers|honky|gringo|hillbilly|ghetto|uncle+tom|colored|oriental|eskimo|savages|savage"},
+	{Hate, 0.55, 0, "homo|homos|lesbo|lesbos|sissy|pansy"},
+	// dehumanising statements about groups
+	{Hate, 0.85, 0, "@group ~2 are|r ~2 animals|vermin|subhuman|parasites|cockroaches|rats|apes|monkeys|savages|inferior|disgusting|filth|trash|scum|diseased|evil|criminals|terrorists|rapists|pedophiles|stupid|dumb|lazy|dirty|inbred"},
+	{Hate, 0.9, 0, "kill|gas|exterminate|deport|eradicate|eliminate ~2 all|the ~1 @group"},
+	{Hate, 0.85, 0, "@hgroup people|folks|men|women|persons|kids ~2 are|r ~2 animals|vermin|subhuman|parasites|cockroaches|rats|apes|monkeys|savages|inferior|disgusting|filth|scum|diseased|evil|criminals|terrorists|rapists|pedophiles|stupid|dumb|lazy|dirty|inbred|ugly|thugs"},
+	{Hate, 0.85, 0, "i hate|despise ~1 @hgroup people|folks|men|women|persons"},
+	{Hate, 0.85, 0, "i hate|despise ~2 @group"},
+	{Hate, 0.85, 0, "@group ~3 should ~2 die|be+killed|be+exterminated|be+gassed|be+shot|be+deported|go+back|not+be+allowed|not+have|be+banned|be+sterilized|be+segregated|burn|rot"},
+	{Hate, 0.8, mentionable, "go back to ~2 country|countries|africa|mexico|china|jungle"},
+	{Hate, 0.8, 0, "white power|supremacy|genocide|pride worldwide"},
+	{Hate, 0.8, 0, "heil hitler"},
+	{Hate, 0.8, 0, "sieg heil"},
+	{Hate, 0.7, 0, "1488"},
+	{Hate, 0.8, 0, "gas the jews|kikes"},
+	{Hate, 0.7, 0, "race war"},
+	{Hate, 0.6, 0, "great replacement"},
+	{Hate, 0.8, 0, "holocaust ~2 hoax|fake|myth|lie|never+happened|didnt+happen"},
+	{Hate, 0.75, needIntent, "why are @group ~3 so"},
+	{Hate, 0.6, 0, "@group ~2 cant|can't|cannot|shouldnt|don't|dont ~3 drive|vote|lead|think|be+trusted|work|cook|be+leaders"},
+	{Hate, 0.7, needIntent, "discriminate|segregate ~3 against|@group"},
+	{Hate, 0.75, needIntent, "racist|sexist|homophobic|transphobic|antisemitic|hateful|derogatory|offensive joke|jokes|slur|slurs|insult|insults|comment|comments|meme|memes|speech|remarks|song|tweet|post|message|letter|email"},
+	{Hate, 0.7, 0, "hate speech"},
+
+	// --- harassment ---
+	{Harassment, 0.9, 0, "kill|hang|shoot yourself|urself|youself"},
+	{Harassment, 0.9, 0, "go die|go kill"},
+	{Harassment, 0.75, 0, "you|u|ur|youre|your ~2 stupid|ugly|worthless|pathetic|disgusting|useless|fat|retarded|idiot|moron|loser|freak|scum|dumbass|dumb|bitch|slut|whore|cunt|dick|prick|bastard|creep|skank|hoe|hoes|twat|imbecile|cretin|dipshit|jackass|douche|douchebag"},
+	{Harassment, 0.7, 0, "shut+up|stfu ~1 bitch|slut|whore|idiot|moron|loser|fatass|retard|cunt"},
+	{Harassment, 0.7, 0, "nobody|no+one ~1 likes|loves|wants|cares ~1 about ~1 you"},
+	{Harassment, 0.7, 0, "you should|deserve ~2 die|be+dead|be+raped|suffer|be+shot|be+hanged|rot"},
+	{Harassment, 0.8, needIntent, "bully|bullying|harass|harassing|stalk|stalking|humiliate|dox|doxx|doxing|doxxing|cyberbully|intimidate|troll|shame ~3 @person|someone|online|classmate|coworker|ex"},
+	{Harassment, 0.75, needIntent, "spread|start ~2 rumors|rumours|lies ~2 about"},
+	{Harassment, 0.75, needIntent, "ruin|destroy ~2 his|her|their|someones|someone|my ~2 reputation|life|career|marriage"},
+	{Harassment, 0.75, needIntent, "false|fake ~1 accusation|accusations|allegation|allegations|rumor|rumors|rumour|report|review|reviews"},
+	{Harassment, 0.75, needIntent, "falsely accuse"},
+	{Harassment, 0.7, needIntent, "track|spy+on|monitor|follow ~3 @person ~4 without|secretly|knowing|consent|phone|location"},
+	{Harassment, 0.7, needIntent, "find|get|locate ~3 home|residential|personal|private ~1 address|number|location ~2 of|for"},
+	{Harassment, 0.6, needIntent, "make ~2 @person ~2 cry|miserable|suffer|afraid|scared"},
+	{Harassment, 0.5, mentionable, "idiot|idiots|moron|morons|loser|losers|stupid|dumbass|jackass|imbecile|scumbag|lowlife|degenerate|ugly|pathetic"},
+	{Harassment, 0.6, mentionable, "slut|sluts|whore|whores|skank|skanks|hoe|hoes|thot|thots|cunt|cunts|twat"},
+
+	// --- profanity ---
+	{Profanity, 0.5, mentionable, "fuck*|fuk|fukk*|fuq|fck|fcking|fkn|fking|phuck*|motherf*|mofo|mf|stfu|gtfo|wtf"},
+	{Profanity, 0.45, mentionable, "shit|shits|shitty|shitting|bullshit|shithead|shitface|dipshit|horseshit|apeshit|batshit|sh1t"},
+	{Profanity, 0.45, mentionable, "bitch|bitches|bitchy|bitchin|biatch|btch|cunt|cunts|asshole|assholes|arsehole|ass|asses|arse|bastard|bastards|dick|dicks|dickhead|cock|cocks|cocksucker|prick|pussy|pussies|twat|wanker|wank|tits|titties|damn|goddamn|dammit|crap|crappy|piss|pissed|bollocks|bugger|douche|jackass|dumbass|hoe|hoes|thot|slut|whore|nutsack|jizz|skank"},
+	{Profanity, 0.75, 0, "dirtiest|filthiest|raunchiest|offensive|obscene|vulgar ~2 jokes|joke|words|insults|stories|story|language|things"},
+	{Profanity, 0.75, needIntent, "swear|curse|cuss words|word|at"},
+
+	// --- crime ---
+	{Crime, 0.8, needIntent, "steal|shoplift|rob|burgle|burglarize|loot|pickpocket|mug|carjack|hijack|hotwire ~3 from|someone|someones|car|cars|store|stores|bank|house|money|wallet|purse|identity|credit|package|packages|jewelry|tires|catalytic|bike|phone|neighbors|neighbours"},
+	{Crime, 0.8, needIntent, "launder|laundering money|cash|funds|proceeds"},
+	{Crime, 0.8, needIntent, "money laundering"},
+	{Crime, 0.8, needIntent, "counterfeit|forge|fake|forged ~2 money|cash|bills|currency|id|ids|passport|passports|license|documents|checks|cheques|signature|prescription|degree|diploma|goods|cigarettes|products"},
+	{Crime, 0.8, needIntent, "commit|committing ~2 fraud|crime|crimes|insurance+fraud|tax+fraud|identity+theft|arson|burglary|robbery|theft|larceny|perjury|treason|forgery|embezzlement"},
+	{Crime, 0.75, needIntent, "evade|avoid|dodge|cheat on ~2 taxes|tax|customs|police|cops|arrest"},
+	{Crime, 0.75, needIntent, "underreport|hide ~2 income|money|assets"},
+	{Crime, 0.75, needIntent, "scam|defraud|con|swindle|extort|bribe|blackmail ~2 @person|elderly|old|seniors|customers|investors|insurance|company|bank|government|officials|judge"},
+	{Crime, 0.7, needIntent, "pyramid|ponzi scheme"},
+	{Crime, 0.7, needIntent, "sell|fence|pawn ~3 stolen"},
+	{Crime, 0.75, needIntent, "stolen credit|card|cards|goods|car|identity|identities"},
+	{Crime, 0.75, needIntent, "break|breaking into ~2 a|house|home|car|someones|store|building|apartment"},
+	{Crime, 0.75, needIntent, "pick|picking ~1 a|the lock|locks"},
+	{Crime, 0.75, needIntent, "smuggle|smuggling|traffic|trafficking ~3 people|humans|children|women|drugs|weapons|guns|goods|cash|across|border|contraband"},
+	{Crime, 0.75, needIntent, "human trafficking"},
+	{Crime, 0.7, needIntent, "black+market|dark+web|darknet|deep+web"},
+	{Crime, 0.6, needIntent, "cheat ~2 exam|exams|test|tests|casino|insurance"},
+	{Crime, 0.6, needIntent, "pirate|torrent ~2 movies|software|games|music|films|copyrighted"},
+	{Crime, 0.7, needIntent, "vandalize|vandalise|graffiti|sabotage|key ~2 car|property|building|school|competitor|competitors|product|equipment"},
+	{Crime, 0.7, needIntent, "bypass|disable|defeat ~2 alarm|alarms|security|cameras|immobilizer|breathalyzer|ankle"},
+	{Crime, 0.75, needIntent, "fake|false|stolen ~1 identity|identities|ssn|social security"},
+	{Crime, 0.75, needIntent, "identity theft"},
+	{Crime, 0.7, needIntent, "insider trading"},
+	{Crime, 0.7, needIntent, "skim|skimmer|skimming|clone|cloning ~2 credit|cards|card|atm"},
+
+	// --- cybercrime ---
+	{Cybercrime, 0.85, needIntent, "hack|hacking|break|breaking ~2 into|in ~3 @acct|someones|someone|his|her|ex|their"},
+	{Cybercrime, 0.8, needIntent, "access|into|read|see|check ~2 someones|someone|his|her|their|another|my+ex|my+exs|my+wifes|my+husbands|my+girlfriends|my+boyfriends|my+bosss|my+neighbors|my+neighbours ~2 @acct|messages|texts|emails|dms|password|passwords"},
+	{Cybercrime, 0.8, needIntent, "hack|hacking ~3 @acct|someone|someones|his|her|their|government|company|bank|hospital|grid"},
+	{Cybercrime, 0.85, needIntent, "write|create|develop|make|build|code|program|design|deploy|spread|distribute|launch ~4 ransomware|malware|virus|trojan|worm|keylogger|rootkit|botnet|spyware|stalkerware|rat|exploit|exploits|backdoor|cryptojacker|cryptominer|infostealer|stealer"},
+	{Cybercrime, 0.75, needIntent, "ransomware|keylogger|botnet|spyware|stalkerware|infostealer"},
+	{Cybercrime, 0.8, needIntent, "write|create|craft|design|make|send|generate ~3 phishing|spoof|spoofed|scam ~1 email|emails|page|site|website|message|sms|text|link"},
+	{Cybercrime, 0.75, needIntent, "phishing attack|attacks|campaign|email|emails|kit|page|site"},
+	{Cybercrime, 0.8, needIntent, "steal|harvest|grab|dump|sniff|phish ~3 password|passwords|credentials|login|logins|cookies|tokens|data|credit|cards|banking|info|information"},
+	{Cybercrime, 0.75, needIntent, "crack|brute+force|bruteforce|guess ~3 password|passwords|hash|hashes|wifi|wpa|wpa2|pin"},
+	{Cybercrime, 0.8, needIntent, "ddos|dos|denial of service ~3 attack|website|server|site"},
+	{Cybercrime, 0.75, needIntent, "ddos|ddosing|swat|swatting"},
+	{Cybercrime, 0.75, needIntent, "exploit|hack|attack ~3 vulnerability|vulnerabilities|zero+day|0day"},
+	{Cybercrime, 0.7, needIntent, "sql+injection|xss ~3 attack|website|site|login|database|bank"},
+	{Cybercrime, 0.7, needIntent, "bypass|disable|evade ~2 antivirus|av|edr|firewall|authentication|2fa|mfa|captcha|paywall|drm"},
+	{Cybercrime, 0.7, needIntent, "spam|mass+email|mass+emails|unsolicited ~3 people|thousands|emails|messages|list|comments|websites|users"},
+	{Cybercrime, 0.75, needIntent, "spy+on|monitor|track|read ~3 someones|his|her|my+wifes|my+husbands|partners|girlfriends|boyfriends|ex ~2 phone|texts|messages|email|emails|whatsapp|location"},
+	{Cybercrime, 0.75, needIntent, "carding|cc+dumps|fullz|cvv+shop"},
+}
+
+// kidsTerms are the kids preset's own categories, English.
+var kidsTerms = []term{
+	// contact requests
+	{ContactRequest, 0.8, 0, "send|give|text|dm|tell me ~1 your|ur ~1 snap|snapchat|insta|instagram|ig|number|phone|cell|address|pic|pics|picture|pictures|photo|photos|selfie|selfies|whatsapp|discord|kik|telegram|tiktok|email|location|nudes"},
+	{ContactRequest, 0.75, 0, "what|whats|what's ~1 is ~1 your|ur ~1 snap|snapchat|insta|instagram|ig|number|phone|cell|address|discord|kik|whatsapp|telegram|email|location"},
+	{ContactRequest, 0.75, 0, "add|follow|message|text|call|dm|msg|hmu|facetime ~1 me ~1 on|at ~1 snap|snapchat|insta|instagram|ig|discord|kik|whatsapp|telegram|tiktok|skype|facetime"},
+	{ContactRequest, 0.75, 0, "lets|let+us|wanna|we+can|we+could|we+should|can+we|could+we|i+want+to ~2 meet|meetup|hang+out|hook+up"},
+	{ContactRequest, 0.8, 0, "meet|see ~1 me|you|up ~3 in+person|irl|in+real+life|after+school|tonight|tomorrow|at+the+park|at+the+mall|alone|somewhere|at+my|at+your|my+place|your+place"},
+	{ContactRequest, 0.8, 0, "come|sneak ~1 over|out ~2 to+my|my+house|my+place|my+car|tonight"},
+	{ContactRequest, 0.75, 0, "video|cam|webcam|private ~1 chat|call|calls|stream"},
+	{ContactRequest, 0.7, 0, "can|could|may i ~1 call|text|message|visit|see|meet|pick ~1 you"},
+	{ContactRequest, 0.7, 0, "turn|switch on ~1 your|ur ~1 camera|cam|webcam"},
+	{ContactRequest, 0.7, 0, "where|which ~1 do|school ~1 you|u ~1 live|go|attend"},
+	{ContactRequest, 0.7, 0, "where do|r ~1 you|u live|stay"},
+	// grooming: secrecy, isolation, flattery, age, gifts
+	{Grooming, 0.9, 0, "dont|do+not|never|no+need+to ~1 tell|show|let ~2 your|ur ~1 parents|mom|mum|dad|mother|father|family|teacher|teachers|anyone|anybody|friends|sister|brother"},
+	{Grooming, 0.85, 0, "our|a ~1 little|special ~1 secret"},
+	{Grooming, 0.85, 0, "keep ~2 this|it|us|chat|talks|messages ~2 between+us|secret|a+secret|just+us|to+yourself|private"},
+	{Grooming, 0.85, 0, "just|only between ~1 us|you and me"},
+	{Grooming, 0.8, 0, "delete|erase|clear ~2 our|these|this|the ~1 messages|chat|chats|texts|conversation|history|pics"},
+	{Grooming, 0.8, 0, "so|very|really mature|grown+up ~2 for ~1 your|ur ~1 age"},
+	{Grooming, 0.8, 0, "mature for your|ur age"},
+	{Grooming, 0.75, 0, "youre|ur|you+are ~2 special|beautiful|pretty|sexy|hot|gorgeous|cute ~3 not+like|than+other|for+your+age|for+ur+age"},
+	{Grooming, 0.75, 0, "nobody|no+one ~3 understands|gets|loves|cares ~2 you ~3 like|as ~1 i|me|do"},
+	{Grooming, 0.75, 0, "your|ur ~1 parents|mom|dad|family|friends ~2 dont|do+not|never|wouldnt|wont ~1 understand|get|care|need+to+know"},
+	{Grooming, 0.7, 0, "how old are|r you|u"},
+	{Grooming, 0.7, 0, "whats|what is ~1 your|ur age"},
+	{Grooming, 0.6, 0, "asl"},
+	{Grooming, 0.75, 0, "are|r you|u ~1 home+alone|alone|by+yourself"},
+	{Grooming, 0.75, 0, "are|r ~1 your|ur parents|mom|dad ~1 home|around|there|asleep|awake|at+work"},
+	{Grooming, 0.75, 0, "when|what+time ~1 do|are|will ~1 your|ur parents|mom|dad ~3 leave|go|sleep|asleep|get+home|work"},
+	{Grooming, 0.7, 0, "i|ill ~1 buy|get|give|send ~1 you ~2 a|some ~2 gift|gifts|present|presents|phone|iphone|robux|vbucks|money|cash|gift+card|giftcard|skins|game|games|credits"},
+	{Grooming, 0.7, 0, "free robux|vbucks|skins|gift+card|giftcard|gems|coins"},
+	{Grooming, 0.75, 0, "you can trust me"},
+	{Grooming, 0.7, 0, "im|i+am ~1 your ~1 boyfriend|girlfriend|special+friend|secret+friend"},
+	{Grooming, 0.75, 0, "what are|r you|u wearing"},
+	{Grooming, 0.8, 0, "send|show me ~2 pic|pics|picture|pictures|photo|photos|video ~2 of+you|of+yourself|of+your|in+your|without"},
+	{Grooming, 0.8, 0, "have you ever ~2 kissed|been+kissed|touched|had+a+boyfriend|had+a+girlfriend"},
+	{Grooming, 0.7, 0, "im|i+am ~1 not|only ~2 that much|a few years ~1 older"},
+	{Grooming, 0.7, 0, "age is just a number"},
+	// a child's personal data
+	{PersonalInfo, 0.8, 0, "my|our ~1 home|real|house|full|street ~1 address|addy ~1 is"},
+	{PersonalInfo, 0.75, 0, "my|our ~1 phone|cell|mobile|mums|moms|dads|parents ~1 number|phone|no ~1 is"},
+	{PersonalInfo, 0.75, 0, "i|we live ~1 at|on|in|near ~3 street|st|road|rd|avenue|ave|lane|ln|drive|dr|court|ct|apartment|apt|flat|house|number"},
+	{PersonalInfo, 0.7, 0, "i|we live at"},
+	{PersonalInfo, 0.7, 0, "i+go|im|i+am|i+attend ~1 to|at|in ~3 school|elementary|primary|middle+school|high+school|academy|grade"},
+	{PersonalInfo, 0.7, 0, "my school ~1 is|name|called"},
+	{PersonalInfo, 0.7, 0, "my|our ~1 password|pin|passcode ~1 is"},
+	{PersonalInfo, 0.7, 0, "my|mums|moms|dads|parents ~1 credit+card|card+number|bank|social+security|ssn"},
+	{PersonalInfo, 0.6, 0, "my ~1 full|real|last ~1 name is"},
+	{PersonalInfo, 0.55, 0, "im|i+am ~1 @kidage ~1 years|yrs|yo|year ~1 old"},
+	{PersonalInfo, 0.55, 0, "im|i+am ~1 @kidage ~1 and ~1 live|from|in"},
+	{PersonalInfo, 0.75, 0, "im|i+am ~1 home alone"},
+}
+
+var kidsClasses = map[string]string{
+	"hgroup": "black|white|brown|asian|jewish|muslim|gay|trans|mexican|indian|chinese|arab|african|hispanic|latino|disabled|autistic|immigrant|foreign|gypsy|romani|native|korean|japanese|pakistani|somali|haitian|puerto|russian|irish|polish|italian|christian|catholic|hindu|sikh|atheist|mormon",
+	"kidage": "5|6|7|8|9|10|11|12|13|14|15|16|17|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen",
+}

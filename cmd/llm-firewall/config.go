@@ -37,6 +37,8 @@ type Config struct {
 	ShutdownGrace         time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s" help:"on SIGTERM, how long in-flight streams may finish before they are cut"`
 	LogLevel              string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error (debug also logs allowed decisions; never prompt text)"`
 	LogFormat             string        `env:"LOG_FORMAT" envDefault:"json" help:"json or text"`
+
+	GuardConfig // LLMFW_HTTP_*: the guard HTTP API (guardapi.go)
 }
 
 // loadConfig reads the environment and checks the values.
@@ -127,15 +129,22 @@ func newLogger(c Config, w io.Writer) *slog.Logger {
 func printEnvHelp(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
-	t := reflect.TypeOf(Config{})
-	for i := range t.NumField() {
-		f := t.Field(i)
-		def := f.Tag.Get("envDefault")
-		if def == "" {
-			def = "(empty)"
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous {
+				walk(f.Type) // embedded settings (GuardConfig) share the prefix
+				continue
+			}
+			def := f.Tag.Get("envDefault")
+			if def == "" {
+				def = "(empty)"
+			}
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\n", envPrefix, f.Tag.Get("env"), def, f.Tag.Get("help"))
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\n", envPrefix, f.Tag.Get("env"), def, f.Tag.Get("help"))
 	}
+	walk(reflect.TypeOf(Config{}))
 	tw.Flush()
 }
 

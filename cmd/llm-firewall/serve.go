@@ -26,7 +26,7 @@ import (
 )
 
 // listening reports the bound addresses (tests serve on :0).
-type listening struct{ GRPC, Admin string }
+type listening struct{ GRPC, Admin, HTTP string }
 
 // serve runs until ctx is done, then drains: readiness and gRPC health go
 // NOT_SERVING first, in-flight streams get cfg.ShutdownGrace to finish.
@@ -112,6 +112,12 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 
 	// Policies are in place before anyone is told we are ready.
 	srv.SetPolicies(policies)
+	guardAddr, stopGuard, err := startGuardAPI(cfg.GuardConfig, engine, srv.Policies, reg, log)
+	if err != nil {
+		gs.Stop()
+		_ = admin.Close()
+		return err
+	}
 	if cfg.PolicyFile != "" {
 		rl := newPolicyReloader(cfg.PolicyFile, cfg.PolicyReload, raw, policies, srv.SetPolicies, log, reg)
 		rctx, stopReload := context.WithCancel(ctx)
@@ -120,11 +126,11 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	}
 	ready.Store(true)
 	setHealth(healthpb.HealthCheckResponse_SERVING)
-	log.Info("serving", "grpc", gl.Addr().String(), "admin", al.Addr().String(),
+	log.Info("serving", "grpc", gl.Addr().String(), "admin", al.Addr().String(), "http", guardAddr,
 		"policy_source", source, "policy_version", policies.Version, "policies", policies.Names(),
 		"budget", cfg.Budget.String())
 	if bound != nil {
-		bound <- listening{GRPC: gl.Addr().String(), Admin: al.Addr().String()}
+		bound <- listening{GRPC: gl.Addr().String(), Admin: al.Addr().String(), HTTP: guardAddr}
 	}
 
 	var runErr error
@@ -148,6 +154,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	_ = stopGuard(sctx)
 	_ = admin.Shutdown(sctx)
 	log.Info("stopped")
 	return runErr

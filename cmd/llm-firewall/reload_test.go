@@ -37,10 +37,10 @@ func TestPolicyHotReload(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs bytes.Buffer
+	logs := &syncWriter{w: &bytes.Buffer{}}
 	bound := make(chan listening, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, &syncWriter{w: &logs}, bound) }()
+	go func() { done <- serve(ctx, cfg, logs, bound) }()
 	var addr listening
 	select {
 	case addr = <-bound:

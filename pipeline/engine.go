@@ -143,7 +143,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 		return e.FailClosed(p, in.Direction, res.cause, status, string(res.cause))
 	}
 	v := e.decide(p, in.Segments, res.findings)
-	if e.cache != nil {
+	if e.cache != nil && !slices.ContainsFunc(res.findings, func(f Finding) bool { return f.Transient }) {
 		e.cacheSet(key, res.findings)
 	}
 	if p.Candidate != nil {
@@ -372,7 +372,7 @@ func (e *Engine) decide(p *Policy, segs []Segment, findings []Finding) Verdict {
 	blockStatus := 0
 	for _, f := range findings {
 		cd, ok := p.detector(f.Family)
-		if !ok {
+		if !ok || (f.Transient && f.Score <= 0) {
 			continue
 		}
 		var role Role

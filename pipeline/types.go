@@ -196,6 +196,11 @@ type Finding struct {
 	// Status is the HTTP status the detector suggests when this finding
 	// blocks (413 for an oversize body); 0 means the policy's block status.
 	Status int
+	// Transient marks a finding that reflects the detector's state rather
+	// than the input (a failing or circuit-broken WASM rule): a verdict
+	// with one is never cached. A transient finding with Score 0 is only
+	// that mark (a rule skipped without a verdict) and never acts.
+	Transient bool `json:",omitempty"`
 }
 
 // Action is what happens to the transaction. Ordered: a higher action wins.

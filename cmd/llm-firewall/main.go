@@ -77,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func policyCmd(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) == 2 && args[0] == "check":
-		ps, err := pipeline.LoadPolicyFile(args[1])
+		ps, err := loadPolicyFile(args[1])
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1

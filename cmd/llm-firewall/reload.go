@@ -98,7 +98,7 @@ func (r *policyReloader) check() {
 		return
 	}
 	r.sum = sum
-	set, err := pipeline.ParsePolicySet(b, r.path)
+	set, err := parsePolicyFile(b, r.path)
 	if err != nil {
 		r.reloads.WithLabelValues("rejected").Inc()
 		r.log.Error("policy reload rejected; keeping the running policy set", "path", r.path, "err", err)

@@ -37,7 +37,7 @@ func (pf *policyFlags) load() (*pipeline.Policy, error) {
 		err error
 	)
 	if pf.file != "" {
-		ps, err = pipeline.LoadPolicyFile(pf.file)
+		ps, err = loadPolicyFile(pf.file)
 	} else {
 		ps, err = pipeline.LoadDefaultPolicySet()
 	}

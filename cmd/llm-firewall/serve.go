@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/llm-firewall/llm-firewall/cache"
+	"github.com/llm-firewall/llm-firewall/detectors/wasm"
 	"github.com/llm-firewall/llm-firewall/extproc"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -35,6 +36,10 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	wasm.SetLogger(log)
+	if err := wasm.RegisterMetrics(reg); err != nil {
+		return fmt.Errorf("wasm metrics: %w", err)
+	}
 	policies, source, raw, err := loadPolicies(cfg)
 	if err != nil {
 		return err
@@ -171,6 +176,6 @@ func loadPolicies(cfg Config) (set *pipeline.PolicySet, source string, raw []byt
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("load policy (LLMFW_POLICY_FILE): %w", err)
 	}
-	ps, err := pipeline.ParsePolicySet(raw, cfg.PolicyFile)
+	ps, err := parsePolicyFile(raw, cfg.PolicyFile)
 	return ps, cfg.PolicyFile, raw, err
 }

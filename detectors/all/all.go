@@ -10,4 +10,5 @@ import (
 	_ "github.com/llm-firewall/llm-firewall/detectors/output"
 	_ "github.com/llm-firewall/llm-firewall/detectors/pii"
 	_ "github.com/llm-firewall/llm-firewall/detectors/secrets"
+	_ "github.com/llm-firewall/llm-firewall/detectors/wasm"
 )

@@ -96,8 +96,11 @@ func TestGzipBombRefused(t *testing.T) {
 // request goes through.
 func TestShadowPolicyViaInitialMetadata(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, nil, func(c *envoyemu.Config) {
+	// 2 MiB through every family of the monitor profile (and the race
+	// detector): the budget is raised, this is about shadow semantics.
+	s := newStack(t, map[string]string{"LLMFW_BUDGET": "20s"}, func(c *envoyemu.Config) {
 		c.Routes = []envoyemu.Route{{PathPrefix: "/v1/", Name: "llm-api", InitialMetadata: map[string]string{"x-llmfw-policy": "monitor"}}}
+		c.MessageTimeout = 25 * time.Second
 	})
 	resp, body := s.post(t, "/v1/chat/completions", chatBody(t, twoMiB), map[string]string{"Content-Type": "application/json"})
 	if resp.StatusCode != http.StatusOK {
@@ -213,8 +216,11 @@ func decisionIDs(rec envoyemu.Record) []string {
 // finding was logged under another.
 func TestOneDecisionIDPerTransaction(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, nil, func(c *envoyemu.Config) {
+	// 2 MiB through every family of the monitor profile (and the race
+	// detector): the budget is raised, this is about shadow semantics.
+	s := newStack(t, map[string]string{"LLMFW_BUDGET": "20s"}, func(c *envoyemu.Config) {
 		c.Routes = []envoyemu.Route{{PathPrefix: "/v1/", Name: "llm-api", InitialMetadata: map[string]string{"x-llmfw-policy": "monitor"}}}
+		c.MessageTimeout = 25 * time.Second
 	})
 	// Shadow policy: the request phase has a finding that is logged at info.
 	resp, body := s.post(t, "/v1/chat/completions", chatBody(t, twoMiB), map[string]string{"Content-Type": "application/json"})

@@ -14,7 +14,7 @@ import (
 // BenchmarkGuard measures one /v2/guard request of a 1 KB chat (system
 // prompt + user turn of ordinary prose) through the whole handler: auth,
 // JSON, codec, the embedded default policy's detectors (balanced: limits,
-// injection, pii, secrets, content, output; no decision cache), answer.
+// injection, pii, secrets, output; no decision cache), answer.
 func BenchmarkGuard(b *testing.B) {
 	set, err := pipeline.LoadDefaultPolicySet()
 	if err != nil {

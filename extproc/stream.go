@@ -206,7 +206,7 @@ func (g *sseGuard) scan(evs []*codec.SSEEvent, eos bool) (*pipeline.Verdict, boo
 			continue
 		}
 		e := textEdit{ref.off + r.Span.Start, ref.off + r.Span.End, r.With}
-		if !g.addEdit(ref.stream, e) && r.Pseudonym == false && r.With != "" && isRedaction(v, r) {
+		if !g.addEdit(ref.stream, e) && !r.Pseudonym && r.With != "" && isRedaction(v, r) {
 			// The text to cut has already gone out: stop the rest.
 			bv := v
 			bv.Action, bv.WouldBe, bv.Status, bv.Redactions = pipeline.Block, pipeline.Block, tx.policy.BlockStatus, nil

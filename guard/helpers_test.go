@@ -112,7 +112,6 @@ type fixture struct {
 	reg   *prometheus.Registry
 	set   *pipeline.PolicySet
 	logs  *bytes.Buffer
-	srv   *httptest.Server
 	token string
 }
 

@@ -100,13 +100,12 @@ type subTerm struct {
 
 // lexicon is the compiled rule set; built once in init, read-only after.
 type lexicon struct {
-	rules       []lexRule
-	exact       map[uint64][]int32
-	prefix      map[uint64][]int32
-	prefixLens  []uint8
-	filter      [1 << 16 / 64]uint64 // Bloom-style pre-check for both maps
-	subs        []subTerm
-	maxElements int
+	rules      []lexRule
+	exact      map[uint64][]int32
+	prefix     map[uint64][]int32
+	prefixLens []uint8
+	filter     [1 << 16 / 64]uint64 // Bloom-style pre-check for both maps
+	subs       []subTerm
 }
 
 var lex = compile(allTerms(), allSubTerms())

@@ -517,7 +517,7 @@ func (t *txn) responsePhase(up *httpResponse) *httpResponse {
 		ResponseHeaders: &extprocv3.HttpHeaders{Headers: respH.proto(), EndOfStream: !up.hasBody},
 	}}
 	res := t.call(msg, "response_headers")
-	done := false
+	done, replaced := false, false
 	switch res.kind {
 	case callAbort:
 		return nil
@@ -532,6 +532,7 @@ func (t *txn) responsePhase(up *httpResponse) *httpResponse {
 		if body, done, lr = t.headersReply(res.common, &respH, body); lr != nil {
 			return lr
 		}
+		replaced = done && res.common.GetBodyMutation() != nil
 		if up.reader != nil && !done && t.streamOverride(res.override) {
 			// STREAMED: content-length is dropped and the body goes out as
 			// it arrives (per Envoy source ext_proc.cc, mode_override and
@@ -546,7 +547,9 @@ func (t *txn) responsePhase(up *httpResponse) *httpResponse {
 	if lr := t.readRest(up); lr != nil || t.rec.Outcome == OutcomeDownstreamReset {
 		return lr
 	}
-	body = up.body
+	if !replaced {
+		body = up.body // a body left open by forward has been read now
+	}
 	if up.hasBody && !done && !t.complete {
 		msg := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{
 			ResponseBody: &extprocv3.HttpBody{Body: body, EndOfStream: true},

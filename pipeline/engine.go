@@ -133,14 +133,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 
 	res := e.runDetectors(ctx, p, in)
 	if res.cause != CauseNone {
-		status := p.FailClosedStatus
-		if res.cause == CausePanic || res.cause == CauseError {
-			status = 500
-		}
-		if res.cause == CauseCanceled {
-			status = 499
-		}
-		return e.FailClosed(p, in.Direction, res.cause, status, string(res.cause))
+		return e.failedRun(p, in.Direction, res.cause)
 	}
 	v := e.decide(p, in.Segments, res.findings)
 	if e.cache != nil && !slices.ContainsFunc(res.findings, func(f Finding) bool { return f.Transient }) {
@@ -229,20 +222,27 @@ func (e *Engine) EvaluatePart(ctx context.Context, p *Policy, in *Input) Verdict
 	}
 	res := e.runDetectors(ctx, p, in)
 	if res.cause != CauseNone {
-		status := p.FailClosedStatus
-		if res.cause == CausePanic || res.cause == CauseError {
-			status = 500
-		}
-		if res.cause == CauseCanceled {
-			status = 499
-		}
-		return e.FailClosed(p, in.Direction, res.cause, status, string(res.cause))
+		return e.failedRun(p, in.Direction, res.cause)
 	}
 	return e.decide(p, in.Segments, res.findings)
 }
 
 // Record counts the decision for a message evaluated in parts.
 func (e *Engine) Record(dir Direction, v *Verdict) { e.metrics.decision(dir, v) }
+
+// failedRun is the fail-closed verdict for detectors that could not finish:
+// 500 for a detector's own fault, 499 for a client that went away, the
+// policy's fail-closed status for the budget.
+func (e *Engine) failedRun(p *Policy, dir Direction, cause Cause) Verdict {
+	status := p.FailClosedStatus
+	switch cause {
+	case CausePanic, CauseError:
+		status = 500
+	case CauseCanceled:
+		status = 499
+	}
+	return e.FailClosed(p, dir, cause, status, string(cause))
+}
 
 func (e *Engine) ctxFailure(p *Policy, dir Direction, err error) Verdict {
 	if errors.Is(err, context.Canceled) {

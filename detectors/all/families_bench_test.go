@@ -71,10 +71,19 @@ func BenchmarkFamilies4KB(b *testing.B) {
 			run(b, ps.Default, pipeline.Request)
 		})
 	}
+	// The request pipeline before the secrets, pii and output families:
+	// the difference to balanced-request is what they add.
+	before, err := pipeline.ParsePolicySet([]byte("version: b\ndefault: p\npolicies:\n  p:\n    detectors:\n      limits: {}\n      injection: {action: block}\n"), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("limits+injection-request", func(b *testing.B) { run(b, before.Default, pipeline.Request) })
 	ps, err := pipeline.LoadDefaultPolicySet()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("balanced-request", func(b *testing.B) { run(b, ps.Default, pipeline.Request) })
 	b.Run("balanced-response", func(b *testing.B) { run(b, ps.Default, pipeline.Response) })
+	kids, _ := ps.Policy("kids")
+	b.Run("kids-request", func(b *testing.B) { run(b, kids, pipeline.Request) })
 }

@@ -139,6 +139,9 @@ func render(t *testing.T, set ...string) []object {
 		if s, _ := dig(o, "metadata", "name").(string); s == "" {
 			t.Errorf("document without metadata.name: %v", o)
 		}
+		if err := decodeStrict(o); err != nil {
+			t.Errorf("rendered manifest is not a valid Kubernetes object: %v", err)
+		}
 		objs = append(objs, o)
 	}
 	if len(objs) == 0 {
@@ -329,9 +332,9 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("terminationGracePeriodSeconds %d must exceed preStop %ds + shutdown grace %ds", tg, sleep, shutdownSec)
 	}
 
-	// Rollout on policy change.
-	if s, _ := dig(dep, "spec", "template", "metadata", "annotations", "checksum/policy").(string); len(s) != 64 {
-		t.Errorf("checksum/policy annotation %q", s)
+	// A policy change is hot-reloaded by default: no pod roll.
+	if s := dig(dep, "spec", "template", "metadata", "annotations", "checksum/policy"); s != nil {
+		t.Errorf("checksum/policy annotation %v by default: policy edits should reload without a restart", s)
 	}
 
 	// Soft spreading.
@@ -468,10 +471,18 @@ func TestPolicy(t *testing.T) {
 		t.Errorf("no policy volume from ConfigMap %s", fullname)
 	}
 
-	// A different policy changes the checksum (rolls the pods).
-	sum := dig(dep, "spec", "template", "metadata", "annotations", "checksum/policy")
-	def := mustFind(t, render(t), "Deployment")
-	if sum == dig(def, "spec", "template", "metadata", "annotations", "checksum/policy") {
+	// Reloaded in place: the reload interval is set, no checksum rolls pods.
+	if env := envOf(c); env["LLMFW_POLICY_RELOAD_INTERVAL"] != "5s" {
+		t.Errorf("LLMFW_POLICY_RELOAD_INTERVAL %q, want 5s", env["LLMFW_POLICY_RELOAD_INTERVAL"])
+	}
+	// policyRollout=restart: a different policy changes the checksum.
+	restart := mustFind(t, render(t, "--set", "policy="+testPolicy, "--set", "policyRollout=restart"), "Deployment")
+	sum := dig(restart, "spec", "template", "metadata", "annotations", "checksum/policy")
+	if s, _ := sum.(string); len(s) != 64 {
+		t.Errorf("policyRollout=restart: checksum/policy annotation %v", sum)
+	}
+	other := mustFind(t, render(t, "--set", "policy="+testPolicy+"\n# edited", "--set", "policyRollout=restart"), "Deployment")
+	if sum == dig(other, "spec", "template", "metadata", "annotations", "checksum/policy") {
 		t.Error("checksum/policy does not change with the policy")
 	}
 

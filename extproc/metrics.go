@@ -18,6 +18,7 @@ type Metrics struct {
 	observed        prometheus.Counter
 	pseudonyms      *prometheus.CounterVec
 	overrides       prometheus.Counter
+	overloads       *prometheus.CounterVec
 }
 
 // NewMetrics registers the transport series on reg.
@@ -67,8 +68,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "llmfw_stream_mode_overrides_total",
 		Help: "Streamed (text/event-stream) answers switched from BUFFERED to STREAMED with mode_override, to be scanned as they arrive.",
 	})
+	m.overloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llmfw_overload_rejections_total",
+		Help: "Messages refused fast with 503 and retry-after because a limit was reached after the queue wait, by limit (streams: LLMFW_MAX_STREAMS, scans: LLMFW_MAX_CONCURRENT_SCANS, memory: LLMFW_MAX_INFLIGHT_MB).",
+	}, []string{"limit"})
+	for _, l := range []string{"streams", "scans", "memory"} {
+		m.overloads.WithLabelValues(l)
+	}
 	if reg != nil {
-		reg.MustRegister(m.inflight, m.streams, m.streamTime, m.messages, m.phaseTime, m.unknownPolicies, m.panics, m.observed, m.pseudonyms, m.overrides)
+		reg.MustRegister(m.inflight, m.streams, m.streamTime, m.messages, m.phaseTime, m.unknownPolicies, m.panics, m.observed, m.pseudonyms, m.overrides, m.overloads)
 	}
 	return m
 }
@@ -127,5 +135,11 @@ func (m *Metrics) unrestored(n int) {
 func (m *Metrics) modeOverride() {
 	if m != nil {
 		m.overrides.Inc()
+	}
+}
+
+func (m *Metrics) overloaded(limit string) {
+	if m != nil {
+		m.overloads.WithLabelValues(limit).Inc()
 	}
 }

@@ -109,6 +109,10 @@ func immediateReply(api codec.API, v *pipeline.Verdict, md *structpb.Struct) *ex
 	hs.Set("content-type", "application/json")
 	hs.Set(HeaderDecision, "block")
 	hs.Set(HeaderDecisionID, v.DecisionID)
+	if v.Cause == pipeline.CauseOverload {
+		// Overload is temporary: clients and gateways may retry elsewhere.
+		hs.Set("retry-after", "1")
+	}
 	details := code
 	if rules := v.Rules(); len(rules) > 0 && v.Cause == pipeline.CauseNone {
 		details += ":" + rules[0]

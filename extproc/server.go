@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,15 @@ type Config struct {
 	// for bodies being held back, decoded and scanned; past it a message is
 	// answered with a fail-closed 503 (0 means unbounded).
 	MaxInflightBytes int64
+	// MaxConcurrentScans bounds the messages being decoded and scanned at
+	// once (the CPU-bound work); 0 means 4 per CPU. A message waits at
+	// most QueueWait for a scan slot, then fails closed with 503 and
+	// retry-after: an overloaded firewall answers fast instead of letting
+	// every message run out of budget.
+	MaxConcurrentScans int
+	// QueueWait bounds the wait for a transaction slot (MaxStreams) or a
+	// scan slot; 0 means no wait.
+	QueueWait time.Duration
 	// RequireProtocolConfig refuses streams whose first message does not
 	// announce the body modes: without them a partial body cannot be told
 	// from a whole one. Turn it off only for Envoys too old to send it.
@@ -47,6 +57,7 @@ type Server struct {
 	metrics  *Metrics
 	log      *slog.Logger
 	slots    chan struct{}
+	scans    chan struct{}
 	inflight atomic.Int64
 
 	warnUnknownPolicy rateLimit
@@ -102,8 +113,46 @@ func NewServer(cfg Config, engine *pipeline.Engine, m *Metrics, log *slog.Logger
 	if cfg.MaxStreams > 0 {
 		s.slots = make(chan struct{}, cfg.MaxStreams)
 	}
+	if cfg.MaxConcurrentScans <= 0 {
+		cfg.MaxConcurrentScans = 4 * runtime.GOMAXPROCS(0)
+	}
+	s.cfg.MaxConcurrentScans = cfg.MaxConcurrentScans
+	s.scans = make(chan struct{}, cfg.MaxConcurrentScans)
 	return s
 }
+
+// acquire takes a slot of sem, waiting at most the queue wait (and never
+// past ctx).
+func (s *Server) acquire(ctx context.Context, sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+	}
+	if s.cfg.QueueWait <= 0 {
+		return false
+	}
+	t := time.NewTimer(s.cfg.QueueWait)
+	defer t.Stop()
+	select {
+	case sem <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// acquireScan takes a scan slot for one message's decoding and detection.
+func (s *Server) acquireScan(ctx context.Context) bool {
+	if s.acquire(ctx, s.scans) {
+		return true
+	}
+	s.metrics.overloaded("scans")
+	return false
+}
+
+func (s *Server) releaseScan() { <-s.scans }
 
 // SetPolicies swaps the active policy set atomically; in-flight transactions
 // keep the snapshot they started with.
@@ -121,7 +170,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	tx := newTransaction(s, ctx)
 	defer tx.finish()
 
-	admitted := s.admit()
+	admitted := s.admit(ctx)
 	if admitted {
 		defer s.release()
 	}
@@ -157,16 +206,12 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	}
 }
 
-func (s *Server) admit() bool {
-	if s.slots == nil {
+func (s *Server) admit(ctx context.Context) bool {
+	if s.slots == nil || s.acquire(ctx, s.slots) {
 		return true
 	}
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	default:
-		return false
-	}
+	s.metrics.overloaded("streams")
+	return false
 }
 
 func (s *Server) release() {

@@ -507,6 +507,42 @@ func TestHostAndPathSelectPolicy(t *testing.T) {
 	}
 }
 
+// TestScanOverloadFailsFast: with every scan slot busy past the queue wait,
+// a message is refused at once with 503 and retry-after (not left to run
+// out of its budget), and counted.
+func TestScanOverloadFailsFast(t *testing.T) {
+	h := newHarness(t, extproc.Config{MaxConcurrentScans: 1, QueueWait: 10 * time.Millisecond, Budget: 2 * time.Second})
+	busy := h.open()
+	busy.send(reqHeaders(chatPath, false))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = busy.stream.Send(reqBody(chat("SLOW"), true)) // holds the only scan slot until its budget ends
+		_, _ = busy.stream.Recv()
+	}()
+	refused := false
+	for i := 0; i < 200 && !refused; i++ {
+		e := h.open()
+		e.send(reqHeaders(chatPath, false))
+		r := e.send(reqBody(chat("hello"), true))
+		if ir := r.GetImmediateResponse(); ir != nil {
+			if ir.GetStatus().GetCode() != 503 || header(ir.GetHeaders(), "retry-after") == "" {
+				t.Fatalf("status %d retry-after %q, want 503 with retry-after", ir.GetStatus().GetCode(), header(ir.GetHeaders(), "retry-after"))
+			}
+			refused = true
+		}
+		e.close()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !refused {
+		t.Fatal("no message was refused while the only scan slot was busy")
+	}
+	if n := counter(t, h, "llmfw_overload_rejections_total", "limit", "scans"); n < 1 {
+		t.Fatalf("llmfw_overload_rejections_total{limit=scans} = %v", n)
+	}
+	<-done
+}
+
 func TestOverloadFailsClosed(t *testing.T) {
 	h := newHarness(t, extproc.Config{MaxStreams: 1})
 	busy := h.open()
@@ -515,6 +551,9 @@ func TestOverloadFailsClosed(t *testing.T) {
 	ir := immediate(t, e.send(reqHeaders(chatPath, false)))
 	if ir.GetStatus().GetCode() != 503 {
 		t.Fatalf("status %d, want 503", ir.GetStatus().GetCode())
+	}
+	if header(ir.GetHeaders(), "retry-after") == "" {
+		t.Fatal("overload 503 without retry-after")
 	}
 	busy.close()
 	waitFor(t, func() bool {

@@ -400,7 +400,11 @@ func (tx *transaction) streamChunk(d *direction, ph phase, chunk []byte, eos boo
 	if !tx.charge(2 * int64(len(chunk))) {
 		return tx.overBudget(d)
 	}
+	if !tx.s.acquireScan(tx.ctx) {
+		return tx.scanOverload(d)
+	}
 	out, err := tx.guard.feed(chunk, eos)
+	tx.s.releaseScan()
 	if err != nil {
 		return continueReply(ph, nil, clearBody(), nil)
 	}

@@ -507,6 +507,11 @@ func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv
 	if !tx.charge(work) {
 		return tx.overBudget(d)
 	}
+	if !tx.s.acquireScan(tx.ctx) {
+		tx.releaseCharge(work)
+		return tx.scanOverload(d)
+	}
+	defer tx.s.releaseScan()
 	ctx, cancel := tx.s.budgetCtx(tx.ctx)
 	v, doc, decoded := tx.evaluate(ctx, d, raw)
 	cancel()
@@ -670,7 +675,13 @@ func (tx *transaction) releaseCharge(n int64) {
 }
 
 func (tx *transaction) overBudget(d *direction) *extprocv3.ProcessingResponse {
+	tx.s.metrics.overloaded("memory")
 	v := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseOverload, 0, "firewall memory budget exhausted")
+	return tx.refuse(d, &v)
+}
+
+func (tx *transaction) scanOverload(d *direction) *extprocv3.ProcessingResponse {
+	v := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseOverload, 0, "firewall overloaded: too many messages being scanned")
 	return tx.refuse(d, &v)
 }
 

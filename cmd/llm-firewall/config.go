@@ -31,6 +31,8 @@ type Config struct {
 	MaxBodyBytes          int           `env:"MAX_BODY_BYTES" envDefault:"8388608" help:"hard bound on a body held in memory, also after content decoding; policies set lower limits"`
 	MaxStreams            int           `env:"MAX_STREAMS" envDefault:"10000" help:"concurrent transactions (each lasts until the upstream's response ends); beyond it requests fail closed with 503; 0 means unbounded"`
 	MaxInflightMB         int           `env:"MAX_INFLIGHT_MB" envDefault:"1024" help:"memory all transactions together may use for bodies being held, decoded and scanned; beyond it requests fail closed with 503; 0 means unbounded"`
+	MaxConcurrentScans    int           `env:"MAX_CONCURRENT_SCANS" envDefault:"0" help:"messages decoded and scanned at once (the CPU-bound work); 0 means 4 per CPU; beyond it, after LLMFW_QUEUE_WAIT, a message fails closed fast with 503 and retry-after"`
+	QueueWait             time.Duration `env:"QUEUE_WAIT" envDefault:"50ms" help:"how long a transaction or a message may wait for a free slot (LLMFW_MAX_STREAMS, LLMFW_MAX_CONCURRENT_SCANS) before it is refused with 503 and retry-after"`
 	RequireProtocolConfig bool          `env:"REQUIRE_PROTOCOL_CONFIG" envDefault:"true" help:"refuse streams whose first message does not announce the body modes (protocol_config); false only for Envoys too old to send it"`
 	MaxConnectionAge      time.Duration `env:"MAX_CONNECTION_AGE" envDefault:"5m" help:"gRPC connections are closed gracefully after this age so Envoy re-balances across replicas"`
 	MaxConnectionAgeGrace time.Duration `env:"MAX_CONNECTION_AGE_GRACE" envDefault:"30m" help:"how long streams on an aged connection may finish (long LLM responses stream for minutes)"`
@@ -69,6 +71,9 @@ func (c Config) validate() error {
 	}
 	if c.CacheMaxMB < 0 || c.MaxStreams < 0 || c.MaxInflightMB < 0 {
 		problems = append(problems, envPrefix+"CACHE_MAX_MB, "+envPrefix+"MAX_STREAMS and "+envPrefix+"MAX_INFLIGHT_MB must not be negative")
+	}
+	if c.MaxConcurrentScans < 0 || c.QueueWait < 0 {
+		problems = append(problems, envPrefix+"MAX_CONCURRENT_SCANS and "+envPrefix+"QUEUE_WAIT must not be negative")
 	}
 	if c.CacheMaxMB > 0 && c.CacheTTL <= 0 {
 		problems = append(problems, envPrefix+"CACHE_TTL must be positive when the cache is on")

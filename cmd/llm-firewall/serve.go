@@ -58,6 +58,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	srv := extproc.NewServer(extproc.Config{
 		Budget: cfg.Budget, MaxBodyBytes: cfg.MaxBodyBytes, MaxStreams: cfg.MaxStreams,
 		MaxInflightBytes: int64(cfg.MaxInflightMB) << 20, RequireProtocolConfig: cfg.RequireProtocolConfig,
+		MaxConcurrentScans: cfg.MaxConcurrentScans, QueueWait: cfg.QueueWait,
 	}, engine, extproc.NewMetrics(reg), log)
 
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

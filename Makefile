@@ -12,7 +12,7 @@ HELM        := $(TOOLS)/helm
 DATA        ?= ../shared/data
 CLASSIFIER  := detectors/injection/classifier
 
-.PHONY: all build run test unit e2e bench lint fmt clean train holdout eval image
+.PHONY: all build run test unit e2e fuzz fuzz-ci bench lint fmt clean train holdout eval image
 
 # Container image (needs a Docker engine with BuildKit; not part of `make test`).
 IMAGE       ?= ghcr.io/llm-firewall/llm-firewall:dev
@@ -26,9 +26,9 @@ build:
 run: build
 	./$(BIN) serve
 
-# The whole suite: vet, unit and transport tests with the race detector, then
-# the end-to-end suite against the built binary.
-test: unit e2e
+# The whole suite: vet, unit and transport tests with the race detector, the
+# end-to-end suite against the built binary, then every fuzz target briefly.
+test: unit e2e fuzz-ci
 
 unit: $(HELM)
 	$(GO) vet ./...
@@ -40,6 +40,23 @@ $(HELM):
 e2e:
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) test -race -count=1 -tags e2e ./e2e
+
+# Every fuzz target in the tree (found by name, so a new one is never left
+# out), each for FUZZTIME beyond its seed corpus (testdata/fuzz/ holds the
+# regression inputs of crashes found so far; plain `go test` replays them).
+FUZZTIME     ?= 30s
+FUZZ_CI_TIME ?= 1s
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  pkg=./$$(dirname $${f#./}); \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$pkg $$name ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_CI_TIME)
 
 # Benchmarks with allocations; compare two runs with
 #   go run $(BENCHSTAT) old.txt new.txt

@@ -120,3 +120,47 @@ func TestStreamErrorEventsParse(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSSEDecoder: any bytes, cut anywhere, decode without panicking; when
+// they decode, the events' raw bytes add up to the input and every delta
+// lies inside its stream.
+func FuzzSSEDecoder(f *testing.F) {
+	for _, name := range []string{"openai_chat_stream.sse", "openai_responses_stream.sse", "anthropic_stream.sse"} {
+		if b, err := os.ReadFile("testdata/" + name); err == nil {
+			f.Add(b, uint8(7), uint8(0))
+		}
+	}
+	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"content\":\"a\\u00e9\"}}]}\r\n\r\ndata: [DONE]\r"), uint8(3), uint8(1))
+	f.Add([]byte("event: error\ndata: x\n\n\xff\xfe\n\n"), uint8(1), uint8(2))
+	f.Fuzz(func(t *testing.T, body []byte, step, apiSel uint8) {
+		apis := []API{OpenAIChat, OpenAIResponses, AnthropicMessages}
+		dec := NewSSEDecoder(apis[int(apiSel)%len(apis)], Limits{MaxBytes: 1 << 20})
+		n := int(step)%64 + 1
+		var raw []byte
+		for i := 0; i < len(body) || i == 0; i += n {
+			end := min(len(body), i+n)
+			evs, err := dec.Feed(body[i:end], end == len(body))
+			if err != nil {
+				return // a limit: fine, as long as nothing panicked
+			}
+			for _, ev := range evs {
+				raw = append(raw, ev.Raw...)
+				for _, d := range ev.Deltas {
+					text, _ := dec.Stream(d.Stream)
+					if d.Start < 0 || d.Start > d.End || d.End > len(text) {
+						t.Fatalf("delta [%d,%d) outside stream %d of %d bytes", d.Start, d.End, d.Stream, len(text))
+					}
+					if d.LitStart >= 0 && (d.LitEnd > len(ev.Data) || d.LitStart > d.LitEnd) {
+						t.Fatalf("literal [%d,%d) outside data of %d bytes", d.LitStart, d.LitEnd, len(ev.Data))
+					}
+				}
+			}
+			if end == len(body) {
+				break
+			}
+		}
+		if !bytes.Equal(raw, body) {
+			t.Fatalf("events add up to %d bytes, input %d", len(raw), len(body))
+		}
+	})
+}

@@ -116,6 +116,7 @@ type harness struct {
 	client extprocv3.ExternalProcessorClient
 	reg    *prometheus.Registry
 	srv    *extproc.Server
+	gs     *grpc.Server
 }
 
 func newHarness(t *testing.T, cfg extproc.Config) *harness {
@@ -125,14 +126,25 @@ func newHarness(t *testing.T, cfg extproc.Config) *harness {
 
 func newHarnessWithLog(t *testing.T, cfg extproc.Config, log *slog.Logger) *harness {
 	t.Helper()
+	return newHarnessWithStore(t, cfg, log, nil)
+}
+
+// newHarnessWithStore runs the server with the given decision store (nil:
+// a real bigcache store), e.g. one that fails every call.
+func newHarnessWithStore(t *testing.T, cfg extproc.Config, log *slog.Logger, store pipeline.DecisionStore) *harness {
+	t.Helper()
 	ps, err := pipeline.ParsePolicySet([]byte(testPolicy), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	store, err := cache.New(cache.Config{MaxMB: 1}, reg)
-	if err != nil {
-		t.Fatal(err)
+	if store == nil {
+		bc, err := cache.New(cache.Config{MaxMB: 1}, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bc.Close() })
+		store = bc
 	}
 	engine := pipeline.NewEngine(pipeline.WithCache(store), pipeline.WithMetrics(pipeline.NewMetrics(reg)))
 	cfg.RequireProtocolConfig = true // as served by default
@@ -152,11 +164,10 @@ func newHarnessWithLog(t *testing.T, cfg extproc.Config, log *slog.Logger) *harn
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, client: extprocv3.NewExternalProcessorClient(conn), reg: reg, srv: srv}
+	h := &harness{t: t, client: extprocv3.NewExternalProcessorClient(conn), reg: reg, srv: srv, gs: gs}
 	t.Cleanup(func() {
 		conn.Close()
 		gs.Stop()
-		store.Close()
 	})
 	return h
 }

@@ -295,25 +295,12 @@ func buildGuardResponse(p *pipeline.Policy, opts guardOptions, units []*unit, id
 	return resp
 }
 
-// acting reports whether a finding is one the verdict acts on. In a
-// redaction only the redacted findings act (the others are "log"); in a
-// block or a shadow verdict the engine does not say which findings drove
-// it, so all of them count.
+// acting reports whether a finding is one the verdict acts on: the
+// policy's action for it (per entity, rule or detector) is not "log". In
+// shadow mode nothing acts, but the would-be action still counts, so a
+// gateway sees what enforcing would flag.
 func acting(v *pipeline.Verdict, f *pipeline.Finding) bool {
-	switch {
-	case v.WouldBe == pipeline.Allow:
-		return false
-	case v.WouldBe == pipeline.Redact && !v.Shadow:
-		for _, s := range f.Spans {
-			for _, r := range v.Redactions {
-				if r.Span == s {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return true
+	return v.WouldBe != pipeline.Allow && f.Action != pipeline.Allow
 }
 
 // maskable reports whether a finding belongs in payload: sensitive data a

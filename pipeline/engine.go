@@ -387,6 +387,7 @@ func (e *Engine) decide(p *Policy, segs []Segment, findings []Finding) Verdict {
 		if act == Redact && len(f.Spans) == 0 {
 			act = Block // nothing to cut out: the whole input is the problem
 		}
+		f.Action = act
 		v.Findings = append(v.Findings, f)
 		switch act {
 		case Block:

@@ -201,6 +201,10 @@ type Finding struct {
 	// with one is never cached. A transient finding with Score 0 is only
 	// that mark (a rule skipped without a verdict) and never acts.
 	Transient bool `json:",omitempty"`
+	// Action is what the policy does with this finding (its entity's,
+	// rule's or detector's action; allow for log), set in the verdict's
+	// findings. In shadow mode it is what enforcing would do.
+	Action Action `json:"-"`
 }
 
 // Action is what happens to the transaction. Ordered: a higher action wins.

@@ -41,6 +41,7 @@ type Config struct {
 	LogFormat             string        `env:"LOG_FORMAT" envDefault:"json" help:"json or text"`
 
 	GuardConfig // LLMFW_HTTP_*: the guard HTTP API (guardapi.go)
+	TLSConfig   // LLMFW_TLS_*, LLMFW_HTTP_TLS: TLS/mTLS on the gRPC (and guard) listener (tls.go)
 }
 
 // loadConfig reads the environment and checks the values.
@@ -71,6 +72,12 @@ func (c Config) validate() error {
 	}
 	if c.CacheMaxMB < 0 || c.MaxStreams < 0 || c.MaxInflightMB < 0 {
 		problems = append(problems, envPrefix+"CACHE_MAX_MB, "+envPrefix+"MAX_STREAMS and "+envPrefix+"MAX_INFLIGHT_MB must not be negative")
+	}
+	if err := c.TLSConfig.validate(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if c.HTTPTLS && c.HTTPAddr == "" {
+		problems = append(problems, envPrefix+"HTTP_TLS is set but "+envPrefix+"HTTP_ADDR is empty (the guard API is off)")
 	}
 	if c.MaxConcurrentScans < 0 || c.QueueWait < 0 {
 		problems = append(problems, envPrefix+"MAX_CONCURRENT_SCANS and "+envPrefix+"QUEUE_WAIT must not be negative")

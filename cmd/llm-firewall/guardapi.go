@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,7 +31,7 @@ type GuardConfig struct {
 // startGuardAPI starts the guard API listener when cfg.HTTPAddr is set; with
 // it unset it returns an empty address and a no-op shutdown. The listener
 // uses the same engine, live policy set and registry as ext_proc.
-func startGuardAPI(cfg GuardConfig, engine *pipeline.Engine, policies func() *pipeline.PolicySet, reg prometheus.Registerer, log *slog.Logger) (addr string, shutdown func(context.Context) error, err error) {
+func startGuardAPI(cfg GuardConfig, tlsConf *tls.Config, engine *pipeline.Engine, policies func() *pipeline.PolicySet, reg prometheus.Registerer, log *slog.Logger) (addr string, shutdown func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
 	if cfg.HTTPAddr == "" {
 		return "", noop, nil
@@ -59,6 +60,10 @@ func startGuardAPI(cfg GuardConfig, engine *pipeline.Engine, policies func() *pi
 	if err != nil {
 		return "", noop, fmt.Errorf("listen %s (LLMFW_HTTP_ADDR): %w", cfg.HTTPAddr, err)
 	}
+	addr = l.Addr().String()
+	if tlsConf != nil {
+		l = tls.NewListener(l, tlsConf) // LLMFW_HTTP_TLS: the gRPC listener's certificate, reloaded the same way
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -75,5 +80,5 @@ func startGuardAPI(cfg GuardConfig, engine *pipeline.Engine, policies func() *pi
 	if tokens.Len() == 0 {
 		log.Warn("guard API serves without authentication (LLMFW_HTTP_ALLOW_UNAUTHENTICATED=true)")
 	}
-	return l.Addr().String(), srv.Shutdown, nil
+	return addr, srv.Shutdown, nil
 }

@@ -66,7 +66,12 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 		Help: "Bytes of the in-flight memory budget (LLMFW_MAX_INFLIGHT_MB) held by bodies being held, decoded and scanned.",
 	}, func() float64 { return float64(srv.InflightBytes()) }))
 
-	gs := grpc.NewServer(
+	creds, httpTLS, stopTLS, err := newGRPCTLS(cfg.TLSConfig, log, reg)
+	if err != nil {
+		return err
+	}
+	defer stopTLS()
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
 		grpc.MaxSendMsgSize(cfg.MaxRecvBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
@@ -75,7 +80,11 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 		}),
 		// Envoy pings idle HTTP/2 connections; do not kill it for that.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	)
+	}
+	if creds != nil {
+		opts = append(opts, grpc.Creds(creds))
+	}
+	gs := grpc.NewServer(opts...)
 	extprocv3.RegisterExternalProcessorServer(gs, srv)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
@@ -118,7 +127,10 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 
 	// Policies are in place before anyone is told we are ready.
 	srv.SetPolicies(policies)
-	guardAddr, stopGuard, err := startGuardAPI(cfg.GuardConfig, engine, srv.Policies, reg, log)
+	if !cfg.HTTPTLS {
+		httpTLS = nil
+	}
+	guardAddr, stopGuard, err := startGuardAPI(cfg.GuardConfig, httpTLS, engine, srv.Policies, reg, log)
 	if err != nil {
 		gs.Stop()
 		_ = admin.Close()
@@ -132,7 +144,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	}
 	ready.Store(true)
 	setHealth(healthpb.HealthCheckResponse_SERVING)
-	log.Info("serving", "grpc", gl.Addr().String(), "admin", al.Addr().String(), "http", guardAddr,
+	log.Info("serving", "grpc", gl.Addr().String(), "grpc_tls", creds != nil, "admin", al.Addr().String(), "http", guardAddr,
 		"policy_source", source, "policy_version", policies.Version, "policies", policies.Names(),
 		"budget", cfg.Budget.String())
 	if bound != nil {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/llm-firewall/llm-firewall/pipeline"
+	"github.com/llm-firewall/llm-firewall/pipeline/audit"
 )
 
 // Config is what the server needs besides the engine and the policies.
@@ -41,6 +42,8 @@ type Config struct {
 	// QueueWait bounds the wait for a transaction slot (MaxStreams) or a
 	// scan slot; 0 means no wait.
 	QueueWait time.Duration
+	// Audit receives one record per decision (nil: no audit log).
+	Audit *audit.Log
 	// RequireProtocolConfig refuses streams whose first message does not
 	// announce the body modes: without them a partial body cannot be told
 	// from a whole one. Turn it off only for Envoys too old to send it.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -392,6 +393,7 @@ func (tx *transaction) streamChunk(d *direction, ph phase, chunk []byte, eos boo
 	}
 	if tx.guard == nil {
 		tx.guard = newSSEGuard(tx)
+		d.started = time.Now()
 	}
 	if tx.guard.final != nil {
 		return continueReply(ph, nil, clearBody(), nil) // after a cut: drop the rest

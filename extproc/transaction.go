@@ -49,6 +49,8 @@ type direction struct {
 	hasLength   bool   // content-length header present
 	held        []byte // STREAMED chunks held back until the whole body is scanned
 	verdict     *pipeline.Verdict
+	segs        []pipeline.Segment // what was scanned, for the audit record's evidence hashes
+	started     time.Time          // when the direction's final body (or its first streamed chunk) arrived
 }
 
 // transaction is the per-stream state: one HTTP request and its response.
@@ -490,6 +492,7 @@ func (tx *transaction) body(d *direction, ph phase, b *extprocv3.HttpBody) *extp
 
 // finalBody scans a whole body and answers with the verdict.
 func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv3.ProcessingResponse {
+	d.started = time.Now()
 	raw := chunk
 	held := len(d.held) > 0
 	if held {
@@ -734,6 +737,7 @@ func (tx *transaction) evaluate(ctx context.Context, d *direction, raw []byte) (
 		return tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseMalformed, malformedStatus(d.dir),
 			"malformed "+string(tx.api)+" body: "+err.Error()), nil, false
 	}
+	d.segs = doc.Segments()
 	in := pipeline.Input{Direction: d.dir, Meta: doc.Meta(), Segments: doc.Segments(), Route: tx.selector.RouteName}
 	if d.dir == pipeline.Response {
 		in.Exchange = tx.exchange
@@ -817,8 +821,17 @@ func (tx *transaction) refuse(d *direction, v *pipeline.Verdict) *extprocv3.Proc
 	return immediateReply(tx.api, v, decisionMetadata(d.dir, v))
 }
 
-// audit records a decision without any of the scanned text.
+// audit records a decision without any of the scanned text: a record in
+// the audit log (evidence as keyed hashes of the matched text), then a log
+// line.
 func (tx *transaction) audit(dir pipeline.Direction, v *pipeline.Verdict) {
+	d := &tx.req
+	if dir == pipeline.Response {
+		d = &tx.resp
+	}
+	r := tx.s.cfg.Audit.FromVerdict(v, dir, "ext_proc", tx.selector.RouteName, d.segs, time.Since(d.started))
+	r.API = string(tx.api)
+	tx.s.cfg.Audit.Write(r)
 	level := slog.LevelDebug
 	if v.Action != pipeline.Allow || v.Shadow || v.Cause != pipeline.CauseNone {
 		level = slog.LevelInfo

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/llm-firewall/llm-firewall/pipeline/audit"
 )
 
 // Config is what the handler needs besides the engine and the policies.
@@ -27,6 +29,8 @@ type Config struct {
 	// Budget bounds the detection work of one request; past it the verdict
 	// fails closed. 0 means DefaultBudget.
 	Budget time.Duration
+	// Audit receives one record per decision (nil: no audit log).
+	Audit *audit.Log
 }
 
 // Defaults for a zero Config.

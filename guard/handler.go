@@ -72,6 +72,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // call is one guard API request on its way to an answer.
 type call struct {
+	start    time.Time
 	ctx      context.Context
 	id       string
 	endpoint string
@@ -86,14 +87,14 @@ type call struct {
 func (h *Handler) endpoint(name string, serve func(w http.ResponseWriter, c *call), refuse func(w http.ResponseWriter, c *call, v *pipeline.Verdict)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		c := &call{ctx: r.Context(), id: pipeline.NewDecisionID(), endpoint: name}
+		c := &call{start: time.Now(), ctx: r.Context(), id: pipeline.NewDecisionID(), endpoint: name}
 		defer func() { h.metrics.request(name, c.outcome, time.Since(start)) }()
 		defer func() {
 			if rec := recover(); rec != nil {
 				h.log.Error("guard API: panic while handling a request", "decision_id", c.id, "endpoint", name, "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
 				v := h.engine.FailClosed(nil, pipeline.Request, pipeline.CauseError, http.StatusInternalServerError, "internal error")
 				v.DecisionID = c.id
-				h.audit(c, pipeline.Request, "", &v)
+				h.audit(c, pipeline.Request, "", &v, nil)
 				c.outcome = "fail_closed"
 				refuse(w, c, &v)
 			}
@@ -177,7 +178,11 @@ func (h *Handler) evaluate(ctx context.Context, p *pipeline.Policy, in *pipeline
 
 // audit records a decision without any of the scanned text, in the same
 // shape as extproc's audit line.
-func (h *Handler) audit(c *call, dir pipeline.Direction, api string, v *pipeline.Verdict) {
+func (h *Handler) audit(c *call, dir pipeline.Direction, api string, v *pipeline.Verdict, segs []pipeline.Segment) {
+	// The audit record first: it must not depend on the log level.
+	r := h.cfg.Audit.FromVerdict(v, dir, "http", c.endpoint, segs, time.Since(c.start))
+	r.API = api
+	h.cfg.Audit.Write(r)
 	level := slog.LevelDebug
 	if v.Action != pipeline.Allow || v.Shadow || v.Cause != pipeline.CauseNone {
 		level = slog.LevelInfo

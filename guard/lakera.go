@@ -171,7 +171,7 @@ func (h *Handler) guardVerdicts(w http.ResponseWriter, c *call, p *pipeline.Poli
 		if dir == 0 {
 			dir = pipeline.Request
 		}
-		h.audit(c, dir, u.api, &u.v)
+		h.audit(c, dir, u.api, &u.v, u.in.Segments)
 		verdicts[i] = u.v
 	}
 	c.outcome = outcomeOf(verdicts)

@@ -129,7 +129,7 @@ func (h *Handler) scan(w http.ResponseWriter, c *call) {
 	if ps == nil {
 		v := h.engine.FailClosed(nil, dir, pipeline.CauseError, http.StatusServiceUnavailable, "no policy loaded")
 		v.DecisionID = c.id
-		h.audit(c, dir, string(api), &v)
+		h.audit(c, dir, string(api), &v, nil)
 		c.outcome = "fail_closed"
 		h.scanAnswer(w, &unit{v: v, api: string(api), in: pipeline.Input{Direction: dir}}, false)
 		return
@@ -157,7 +157,7 @@ func (h *Handler) scan(w http.ResponseWriter, c *call) {
 
 	u := h.scanUnit(c, p, dir, api, raw, role)
 	u.v.DecisionID = c.id
-	h.audit(c, dir, u.api, &u.v)
+	h.audit(c, dir, u.api, &u.v, u.in.Segments)
 	c.outcome = outcomeOf([]pipeline.Verdict{u.v})
 	h.scanAnswer(w, u, quoted || req.Text != nil)
 }

@@ -42,6 +42,7 @@ type Config struct {
 
 	GuardConfig // LLMFW_HTTP_*: the guard HTTP API (guardapi.go)
 	TLSConfig   // LLMFW_TLS_*, LLMFW_HTTP_TLS: TLS/mTLS on the gRPC (and guard) listener (tls.go)
+	AuditConfig // LLMFW_AUDIT_*: the tamper-evident audit log (audit.go)
 }
 
 // loadConfig reads the environment and checks the values.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/llm-firewall/llm-firewall/guard"
 	"github.com/llm-firewall/llm-firewall/pipeline"
+	"github.com/llm-firewall/llm-firewall/pipeline/audit"
 )
 
 // GuardConfig configures the guard HTTP API (POST /v2/guard, Lakera Guard
@@ -31,7 +32,7 @@ type GuardConfig struct {
 // startGuardAPI starts the guard API listener when cfg.HTTPAddr is set; with
 // it unset it returns an empty address and a no-op shutdown. The listener
 // uses the same engine, live policy set and registry as ext_proc.
-func startGuardAPI(cfg GuardConfig, tlsConf *tls.Config, engine *pipeline.Engine, policies func() *pipeline.PolicySet, reg prometheus.Registerer, log *slog.Logger) (addr string, shutdown func(context.Context) error, err error) {
+func startGuardAPI(cfg GuardConfig, tlsConf *tls.Config, engine *pipeline.Engine, policies func() *pipeline.PolicySet, auditLog *audit.Log, reg prometheus.Registerer, log *slog.Logger) (addr string, shutdown func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
 	if cfg.HTTPAddr == "" {
 		return "", noop, nil
@@ -51,7 +52,7 @@ func startGuardAPI(cfg GuardConfig, tlsConf *tls.Config, engine *pipeline.Engine
 	}
 	h, err := guard.NewHandler(guard.Config{
 		Tokens: tokens, AllowUnauthenticated: cfg.HTTPAllowUnauthenticated,
-		MaxBodyBytes: cfg.HTTPMaxBodyBytes, Budget: cfg.HTTPBudget,
+		MaxBodyBytes: cfg.HTTPMaxBodyBytes, Budget: cfg.HTTPBudget, Audit: auditLog,
 	}, engine, policies, guard.NewMetrics(reg), log)
 	if err != nil {
 		return "", noop, err

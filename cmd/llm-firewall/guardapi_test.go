@@ -39,20 +39,20 @@ func TestGuardAPIStart(t *testing.T) {
 	base := GuardConfig{HTTPAddr: "127.0.0.1:0", HTTPMaxBodyBytes: 1 << 20, HTTPBudget: 150_000_000}
 
 	// Off by default.
-	addr, stop, err := startGuardAPI(GuardConfig{}, nil, engine, policies, prometheus.NewRegistry(), log)
+	addr, stop, err := startGuardAPI(GuardConfig{}, nil, engine, policies, nil, prometheus.NewRegistry(), log)
 	if err != nil || addr != "" {
 		t.Fatalf("off: %q %v", addr, err)
 	}
 	stop(context.Background())
 
 	// On without a token: refused at start, naming the variables.
-	if _, _, err := startGuardAPI(base, nil, engine, policies, prometheus.NewRegistry(), log); err == nil || !strings.Contains(err.Error(), "LLMFW_HTTP_TOKENS") {
+	if _, _, err := startGuardAPI(base, nil, engine, policies, nil, prometheus.NewRegistry(), log); err == nil || !strings.Contains(err.Error(), "LLMFW_HTTP_TOKENS") {
 		t.Fatalf("no token: %v", err)
 	}
 
 	cfg := base
 	cfg.HTTPTokens = "gateway-secret"
-	addr, stop, err = startGuardAPI(cfg, nil, engine, policies, prometheus.NewRegistry(), log)
+	addr, stop, err = startGuardAPI(cfg, nil, engine, policies, nil, prometheus.NewRegistry(), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ Usage:
   llm-firewall eval --in FILE      measure detection on labelled JSON Lines (eval --help)
   llm-firewall policy check FILE   validate a policy file; exits non-zero on any error
   llm-firewall policy default      print the embedded default policy
+  llm-firewall audit verify|keygen check audit logs, make a signing key (audit help)
   llm-firewall help                this text
 `
 
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return scanCmd(args[1:], stdout, stderr)
 	case "eval":
 		return evalCmd(args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(args[1:], stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0

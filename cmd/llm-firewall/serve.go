@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -36,6 +38,16 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	auditLog, err := openAudit(cfg.AuditConfig, reg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the listeners stopped: every decision is flushed.
+		if err := auditLog.Close(); err != nil {
+			log.Error("audit log close", "err", err)
+		}
+	}()
 	wasm.SetLogger(log)
 	if err := wasm.RegisterMetrics(reg); err != nil {
 		return fmt.Errorf("wasm metrics: %w", err)
@@ -58,7 +70,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	srv := extproc.NewServer(extproc.Config{
 		Budget: cfg.Budget, MaxBodyBytes: cfg.MaxBodyBytes, MaxStreams: cfg.MaxStreams,
 		MaxInflightBytes: int64(cfg.MaxInflightMB) << 20, RequireProtocolConfig: cfg.RequireProtocolConfig,
-		MaxConcurrentScans: cfg.MaxConcurrentScans, QueueWait: cfg.QueueWait,
+		MaxConcurrentScans: cfg.MaxConcurrentScans, QueueWait: cfg.QueueWait, Audit: auditLog,
 	}, engine, extproc.NewMetrics(reg), log)
 
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -130,11 +142,30 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 	if !cfg.HTTPTLS {
 		httpTLS = nil
 	}
-	guardAddr, stopGuard, err := startGuardAPI(cfg.GuardConfig, httpTLS, engine, srv.Policies, reg, log)
+	guardAddr, stopGuard, err := startGuardAPI(cfg.GuardConfig, httpTLS, engine, srv.Policies, auditLog, reg, log)
 	if err != nil {
 		gs.Stop()
 		_ = admin.Close()
 		return err
+	}
+	if auditLog != nil {
+		// SIGHUP after logrotate moved the file: sign and close it, start
+		// the next one chained to it.
+		go func() {
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					if err := auditLog.Reopen(); err != nil {
+						log.Error("audit log reopen", "err", err)
+					}
+				}
+			}
+		}()
 	}
 	if cfg.PolicyFile != "" {
 		rl := newPolicyReloader(cfg.PolicyFile, cfg.PolicyReload, raw, policies, srv.SetPolicies, log, reg)

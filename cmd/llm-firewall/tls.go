@@ -325,8 +325,10 @@ func (r *certReloader) check(now time.Time) {
 		return
 	}
 	r.running = sum
-	r.use(m)
+	// Counted before the swap, so whoever sees the new certificate also
+	// sees the count.
 	r.reloads.WithLabelValues("ok").Inc()
+	r.use(m)
 	r.log.Info("TLS certificate reloaded", append(m.attrs(), "cert_file", r.certFile, "client_ca_file", r.caFile)...)
 }
 

@@ -73,7 +73,7 @@ train:
 holdout:
 	@dir=$$(mktemp -d) && \
 	$(GO) run ./$(CLASSIFIER)/train -data $(DATA)/prompts-dev.jsonl -out $$dir/model.bin -report $$dir/report.json -dump $$dir/oof.tsv && \
-	$(GO) run ./detectors/injection/holdout -data $(DATA)/prompts-dev.jsonl -oof $$dir/oof.tsv; \
+	$(GO) run ./detectors/injection/holdout -data $(DATA)/prompts-dev.jsonl -oof $$dir/oof.tsv -report $$dir/report.json; \
 	status=$$?; rm -rf $$dir; exit $$status
 
 # The default policy on the development corpora (in-sample for the shipped

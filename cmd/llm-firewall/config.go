@@ -37,6 +37,7 @@ type Config struct {
 	MaxConnectionAge      time.Duration `env:"MAX_CONNECTION_AGE" envDefault:"5m" help:"gRPC connections are closed gracefully after this age so Envoy re-balances across replicas"`
 	MaxConnectionAgeGrace time.Duration `env:"MAX_CONNECTION_AGE_GRACE" envDefault:"30m" help:"how long streams on an aged connection may finish (long LLM responses stream for minutes)"`
 	ShutdownGrace         time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s" help:"on SIGTERM, how long in-flight streams may finish before they are cut"`
+	MemoryLimitRatio      float64       `env:"MEMORY_LIMIT_RATIO" envDefault:"0.9" help:"without GOMEMLIMIT, the Go soft memory limit is this share of the container's memory limit (cgroup v2 memory.max or v1 memory.limit_in_bytes), so the heap stays near its live size and the GC works harder before the pod is killed; 0 disables"`
 	LogLevel              string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error (debug also logs allowed decisions; never prompt text)"`
 	LogFormat             string        `env:"LOG_FORMAT" envDefault:"json" help:"json or text"`
 
@@ -62,6 +63,9 @@ func (c Config) validate() error {
 	var problems []string
 	if c.Budget <= 0 {
 		problems = append(problems, envPrefix+"BUDGET must be positive")
+	}
+	if c.MemoryLimitRatio < 0 || c.MemoryLimitRatio > 1 {
+		problems = append(problems, envPrefix+"MEMORY_LIMIT_RATIO must be between 0 and 1")
 	}
 	if c.MaxBodyBytes <= 0 {
 		problems = append(problems, envPrefix+"MAX_BODY_BYTES must be positive")

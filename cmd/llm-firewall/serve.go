@@ -35,6 +35,7 @@ type listening struct{ GRPC, Admin, HTTP string }
 // NOT_SERVING first, in-flight streams get cfg.ShutdownGrace to finish.
 func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listening) error {
 	log := newLogger(cfg, logw)
+	applyMemoryLimit(cfg.MemoryLimitRatio, log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 

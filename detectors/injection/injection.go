@@ -297,7 +297,13 @@ func effectiveThreshold(th float64, textLen int) float64 {
 // threshold, with the shipped thresholds. The held-out evaluation uses it to
 // apply the detector's own decision rule to out-of-fold scores.
 func ClassifierFlags(p float64, prov pipeline.Provenance, textLen int) bool {
-	d := &Detector{thUser: classifier.ThresholdUser, thTool: classifier.ThresholdTool, thDoc: classifier.ThresholdTool, thModel: classifier.ThresholdUser}
+	return ClassifierFlagsAt(p, prov, textLen, classifier.ThresholdUser, classifier.ThresholdTool)
+}
+
+// ClassifierFlagsAt is ClassifierFlags with the thresholds of another model
+// (a candidate being evaluated).
+func ClassifierFlagsAt(p float64, prov pipeline.Provenance, textLen int, user, tool float64) bool {
+	d := &Detector{thUser: user, thTool: tool, thDoc: tool, thModel: user}
 	return calibrate(p, effectiveThreshold(d.threshold(prov), textLen)) >= 0.5
 }
 

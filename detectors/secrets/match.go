@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-
-	glconfig "github.com/zricethezav/gitleaks/v8/config"
 )
 
 // anchorHit is a place where a rule's anchored regex is worth trying.
@@ -244,22 +242,20 @@ func (d *Detector) accept(text string, ri int, m []int, base int, sc *scratch) {
 
 // allowed applies gitleaks allowlists (their regex and stop-word parts; the
 // path and commit parts cannot hold for a prompt).
-func allowed(lists []*glconfig.Allowlist, text, secret string, ms, me int) bool {
-	for _, a := range lists {
+func allowed(lists []allowlist, text, secret string, ms, me int) bool {
+	for i := range lists {
+		a := &lists[i]
 		target := secret
-		switch a.RegexTarget {
+		switch a.target {
 		case "match":
 			target = text[ms:me]
 		case "line":
 			target = lineAround(text, ms, me)
 		}
-		regexOK := len(a.Regexes) > 0 && a.RegexAllowed(target)
-		stopOK := false
-		if len(a.StopWords) > 0 {
-			stopOK, _ = a.ContainsStopWord(secret)
-		}
-		if a.MatchCondition == glconfig.AllowlistMatchAnd {
-			if (len(a.Regexes) == 0 || regexOK) && (len(a.StopWords) == 0 || stopOK) {
+		regexOK := len(a.regexes) > 0 && a.regexAllowed(target)
+		stopOK := a.stop.contains(secret)
+		if a.and {
+			if (len(a.regexes) == 0 || regexOK) && (a.stop.empty() || stopOK) {
 				return true
 			}
 			continue

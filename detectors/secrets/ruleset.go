@@ -65,7 +65,7 @@ type rule struct {
 	keywords    []string // gitleaks keywords (lower case); the rule runs only if one occurs
 	secretGroup int
 	entropy     float64
-	allow       []*glconfig.Allowlist
+	allow       []allowlist
 }
 
 // variant is one anchored form of a rule's regex: "^" + the regex (or one
@@ -90,7 +90,7 @@ type ruleSet struct {
 	rules    []*rule
 	byID     map[string]int
 	excluded map[string]string // rule ID → why it cannot run here
-	global   []*glconfig.Allowlist
+	global   []allowlist
 	ac       *automaton
 	// patterns[i] is the AC pattern i: the rules it gates as a keyword and
 	// the rules it anchors.
@@ -164,7 +164,7 @@ func loadRuleSet(toml string) (*ruleSet, error) {
 	rs := &ruleSet{byID: map[string]int{}, excluded: map[string]string{}}
 	for _, a := range cfg.Allowlists {
 		if a.MatchCondition == glconfig.AllowlistMatchOr || len(a.Paths) == 0 && len(a.Commits) == 0 {
-			rs.global = append(rs.global, a)
+			rs.global = append(rs.global, newAllowlist(a))
 		}
 	}
 	for _, id := range cfg.OrderedRules {
@@ -217,7 +217,7 @@ func compileRule(gr glconfig.Rule) (*rule, error) {
 		if len(a.Regexes) == 0 && len(a.StopWords) == 0 {
 			continue
 		}
-		r.allow = append(r.allow, a)
+		r.allow = append(r.allow, newAllowlist(a))
 	}
 	re, err := syntax.Parse(gr.Regex.String(), syntax.Perl)
 	if err != nil {

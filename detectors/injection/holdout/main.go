@@ -27,6 +27,7 @@ import (
 
 	_ "github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/detectors/injection"
+	"github.com/llm-firewall/llm-firewall/detectors/injection/classifier"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -35,7 +36,21 @@ type counts struct{ pos, tp, neg, fp int }
 func main() {
 	data := flag.String("data", "../shared/data/prompts-dev.jsonl", "labelled prompts (JSON Lines)")
 	oofPath := flag.String("oof", "", "out-of-fold scores from the trainer's -dump (id, source, label, category, score)")
+	reportPath := flag.String("report", "", "the trainer's report for these scores: its thresholds are applied (default: the shipped model's)")
 	flag.Parse()
+	thUser, thTool := classifier.ThresholdUser, classifier.ThresholdTool
+	if *reportPath != "" {
+		b, err := os.ReadFile(*reportPath)
+		var rep classifier.Report
+		if err == nil {
+			err = json.Unmarshal(b, &rep)
+		}
+		if err != nil || rep.ThresholdUser <= 0 || rep.ThresholdTool <= 0 {
+			fmt.Fprintln(os.Stderr, "holdout: -report:", err, "(or no thresholds in it)")
+			os.Exit(1)
+		}
+		thUser, thTool = rep.ThresholdUser, rep.ThresholdTool
+	}
 	if *oofPath == "" {
 		fmt.Fprintln(os.Stderr, "holdout: -oof is required (run the trainer with -dump first)")
 		os.Exit(2)
@@ -78,7 +93,7 @@ func main() {
 		in := &pipeline.Input{Direction: pipeline.Request, Meta: pipeline.Meta{Messages: 1},
 			Segments: []pipeline.Segment{{Text: row.Text, Role: pipeline.RoleUser, Provenance: pipeline.FromUser}}}
 		v := e.Evaluate(context.Background(), ps.Default, in)
-		flagged := v.WouldBe == pipeline.Block || injection.ClassifierFlags(score, pipeline.FromUser, len(in.Views[0].Text))
+		flagged := v.WouldBe == pipeline.Block || injection.ClassifierFlagsAt(score, pipeline.FromUser, len(in.Views[0].Text), thUser, thTool)
 		src := row.ID[:strings.LastIndex(row.ID, "-")]
 		for _, c := range []*counts{&all, get(byCat, row.Category), get(bySrc, src)} {
 			if row.Label == "attack" {

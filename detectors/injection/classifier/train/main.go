@@ -33,6 +33,8 @@ func main() {
 	flag.Float64Var(&o.sourceCap, "cap", o.sourceCap, "per (source key, label) cap on total sample weight; 0 = none")
 	flag.IntVar(&o.iterations, "iters", o.iterations, "L-BFGS iterations")
 	bits := flag.Int("bits", int(o.features.HashBits), "hash bits (2^bits buckets)")
+	flag.IntVar(&o.augment, "augment", o.augment, "composed rows per label: attacks and benign requests placed inside benign documents (0 = none)")
+	flag.Float64Var(&o.augmentCap, "augment-cap", o.augmentCap, "total sample weight of each label's composed rows, in rows")
 	flag.IntVar(&o.workers, "workers", o.workers, "parallel training jobs (results do not depend on it)")
 	dump := flag.String("dump", "", "if set, write out-of-fold scores (id, source key, label, score) as TSV here")
 	flag.Parse()
@@ -54,6 +56,8 @@ func defaultOptions() options {
 		lambda:     1e-4,
 		sourceCap:  100,
 		iterations: 200,
+		augment:    1500,
+		augmentCap: 300,
 		workers:    min(runtime.NumCPU(), 2),
 		logf:       func(string, ...any) {},
 	}

@@ -76,13 +76,15 @@ type options struct {
 	lambda     float64
 	sourceCap  float64
 	iterations int
+	augment    int     // composed rows per label (augment.go); 0 = none
+	augmentCap float64 // total weight of each label's composed rows, in rows
 	workers    int
 	logf       func(format string, args ...any)
 }
 
 func (o options) trainConfig() model.TrainConfig {
 	return model.TrainConfig{Features: o.features, Normalizer: o.normalizer, Lambda: o.lambda,
-		SourceCap: o.sourceCap, Iterations: o.iterations, ClassBalance: true}
+		SourceCap: o.sourceCap, Iterations: o.iterations, ClassBalance: true, Augment: o.augment, AugmentCap: o.augmentCap}
 }
 
 // dataHash covers every included row and every setting that shapes the weights.
@@ -125,7 +127,7 @@ func featurize(rows []*row, c model.Config) *dataset {
 // sampleWeights caps each (source key, label) group at sourceCap rows of
 // total weight, so big templated families do not dominate, then scales the
 // attacks so both classes carry equal total weight.
-func sampleWeights(rows []*row, cap float64) []float64 {
+func sampleWeights(rows []*row, cap, augCap float64) []float64 {
 	n := map[string]int{}
 	for _, r := range rows {
 		n[r.key+"\x00"+r.Label]++
@@ -134,8 +136,12 @@ func sampleWeights(rows []*row, cap float64) []float64 {
 	var att, ben float64
 	for i, r := range rows {
 		w[i] = 1
-		if c := float64(n[r.key+"\x00"+r.Label]); cap > 0 && c > cap {
-			w[i] = cap / c
+		limit := cap
+		if strings.HasPrefix(r.key, "augmented-") {
+			limit = augCap
+		}
+		if c := float64(n[r.key+"\x00"+r.Label]); limit > 0 && c > limit {
+			w[i] = limit / c
 		}
 		if r.Label == "attack" {
 			att += w[i]
@@ -164,7 +170,7 @@ func fit(d *dataset, rows []*row, train []int, o options, hash [32]byte) *model.
 	for i, r := range train {
 		sub[i] = rows[r]
 	}
-	sw := sampleWeights(sub, o.sourceCap)
+	sw := sampleWeights(sub, o.sourceCap, o.augmentCap)
 	w := make([]float64, len(rows))
 	var wsum float64
 	for i, r := range train {
@@ -208,8 +214,20 @@ func run(rows []*row, o options) (*result, error) {
 	}
 	tc := o.trainConfig()
 	hash := dataHash(included, tc)
-	d := featurize(included, o.features)
-	o.logf("featurized %d rows, %d non-zeros", d.rows(), len(d.idx))
+	// Training rows: the corpus, then the composed rows (augment.go), which
+	// are trained on but never scored for validation.
+	aug := augment(included, o.augment, 1)
+	all := slices.Clone(included)
+	parents := make([][2]string, len(included), len(included)+len(aug))
+	for i, r := range included {
+		parents[i] = [2]string{r.key, r.key}
+	}
+	for _, a := range aug {
+		all = append(all, &a.row)
+		parents = append(parents, a.parents)
+	}
+	d := featurize(all, o.features)
+	o.logf("featurized %d rows (%d composed), %d non-zeros", d.rows(), len(aug), len(d.idx))
 
 	// Jobs 0..k-1 are the folds; job k is the final model.
 	k := len(foldNames)
@@ -220,15 +238,15 @@ func run(rows []*row, o options) (*result, error) {
 		wg.Go(func() {
 			for j := range jobs {
 				var train []int
-				for i, r := range included {
-					if j == k || foldOf(r.key) != j {
+				for i, p := range parents {
+					if j == k || foldOf(p[0]) != j && foldOf(p[1]) != j {
 						train = append(train, i)
 					}
 				}
 				if len(train) == 0 {
 					continue
 				}
-				models[j] = fit(d, included, train, o, hash)
+				models[j] = fit(d, all, train, o, hash)
 				if j < k {
 					o.logf("fold %s done", foldNames[j])
 				}

@@ -24,6 +24,11 @@ type TrainConfig struct {
 	SourceCap    float64 `json:"source_cap"`
 	Iterations   int     `json:"lbfgs_iterations"`
 	ClassBalance bool    `json:"class_balance"`
+	// Augment: composed rows per label (attacks and benign requests placed
+	// inside benign documents), with AugmentCap rows' worth of weight per
+	// label; 0 = none. See the trainer's augment.go.
+	Augment    int     `json:"augment,omitempty"`
+	AugmentCap float64 `json:"augment_cap,omitempty"`
 }
 
 // Validation holds the pooled out-of-fold results.

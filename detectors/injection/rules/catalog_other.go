@@ -261,7 +261,7 @@ var encodedRules = []rule{
 		desc: "Asks the model to decode base64/rot13/hex/... text and then follow, execute or answer it.",
 		pats: []pattern{
 			{lang: "en", words: []string{"decod", "deciph", "decrypt", "translat", "convert", "interpret", "unscrambl", "revers"},
-				re: `\b(?:decode|decipher|decrypt|translate|convert|interpret|unscramble|reverse)(?: the| this| following| these)?(?: \w+){0,3} (?:base ?64|base-64|b64|base ?32|base ?16|rot-?13|rot ?47|hex|hexadecimal|binary|morse(?: code)?|ascii ?85|base ?85|caesar(?: cipher)?|atbash|leet(?:speak)?|url-?encoded|uuencoded?|cipher|encoded|encrypted|reversed)\b[^\n]{0,80}?\b(?:and|then|,)(?: \w+){0,2} (?:follow|execute|obey|perform|carry out|act on|respond to|comply with|run|do (?:what|as) it says|do exactly)\b`},
+				re: `\b(?:decode|decipher|decrypt|translate|convert|interpret|unscramble|reverse)(?: the| this| following| these)?(?: \w+){0,3} (?:base ?64|base-64|b64|base ?32|base ?16|rot-?13|rot ?47|hex|hexadecimal|binary|morse(?: code)?|ascii ?85|base ?85|caesar(?: cipher)?|atbash|leet(?:speak)?|url-?encoded|uuencoded?|cipher|encoded|encrypted|reversed)\b[^\n]{0,80}?\b(?:and|then|,)(?: \w+){0,2} (?:follow|execute|obey|perform|carry out|act on|respond to|comply with|run|do (?:what|as) it says|do exactly|do (?:it|that|as instructed|as (?:it|the text|the message) (?:says|instructs))|answer(?: it| the question| the request)?|reply to|fulfil+|treat it as)\b`},
 			{lang: "en", words: []string{"follow", "execute", "obey", "perform", "carry", "act", "respond", "comply", "run"},
 				re: `\b(?:follow|execute|obey|perform|carry out|act on|respond to|comply with|run|answer) (?:the )?(?:decoded|hidden|encoded|encrypted|deciphered|base64|rot13|hex)(?: \w+)? (?:instructions?|message|text|commands?|prompt|payload|request|question|task)\b`},
 			{lang: "en", words: []string{"decod"},
@@ -296,7 +296,7 @@ var encodedRules = []rule{
 
 // catalog is every rule, in documentation order. Rule IDs are stable: never
 // rename one, add a new rule instead.
-var catalog = concat(overrideRules, personaRules, extractionRules, refusalRules, prefixRules, payloadRules, roleTagRules, indirectRules, encodedRules)
+var catalog = concat(overrideRules, socialOverrideRules, personaRules, extractionRules, secretRequestRules, refusalRules, prefixRules, payloadRules, roleTagRules, socialRoleTagRules, indirectRules, taskWrappedRules, encodedRules, socialEncodedRules)
 
 func concat(groups ...[]rule) []rule {
 	var out []rule

@@ -17,7 +17,6 @@ import (
 const (
 	maxReqLits = 64
 	maxCross   = 16
-	maxCheck   = 24
 )
 
 // litSet is what is known about the strings a regexp matches: if ok, every
@@ -40,8 +39,8 @@ func requiredLits(src string) []string {
 	if !s.ok || s.start || len(s.lits) == 0 || len(s.lits) > maxReqLits {
 		return nil
 	}
-	if weakSet(s.lits) || len(s.lits) > maxCheck {
-		return nil // too weak or too many to pay for itself
+	if weakSet(s.lits) {
+		return nil // too weak to pay for itself
 	}
 	return s.lits
 }
@@ -177,17 +176,15 @@ func litsOf(re *syntax.Regexp, atStart bool) litSet {
 	return litSet{}
 }
 
-// better reports whether literal set a is a more selective filter than b:
-// a longer shortest literal, then fewer literals.
 // better reports whether literal set a is a more useful filter than b: not
-// at the start of the match (where the anchor already is), then literals of
-// at least four bytes, then fewer literals, then longer ones.
+// at the start of the match (where the anchor already is), then not weak
+// (see weakSet), then fewer literals, then longer ones.
 func better(a, b litSet) bool {
 	if a.start != b.start {
 		return !a.start
 	}
 	if wa, wb := weakSet(a.lits), weakSet(b.lits); wa != wb {
-		return !wb
+		return !wa
 	}
 	ma, mb := minLen(a.lits), minLen(b.lits)
 	if len(a.lits) != len(b.lits) {
@@ -218,22 +215,14 @@ func minLen(l []string) int {
 	return m
 }
 
-func containsAnyLit(s string, lits []string) bool {
-	for _, l := range lits {
-		if strings.Contains(s, l) {
-			return true
-		}
-	}
-	return false
-}
-
 // branch is one top-level alternative of an anchored pattern. Run in order
 // at the same anchor, the first branch that matches gives the match that
 // \A(?:b1|b2|...) gives (leftmost-first), so a pattern is tried branch by
 // branch, each behind its own required literals and with a smaller program.
 type branch struct {
-	re  *regexp.Regexp
-	req []string
+	re     *regexp.Regexp
+	req    []string
+	reqSet *windowSet // req, as the window check takes them
 	// head: a necessary prefix of re matching at most headLen bytes (see
 	// headOf), or nil
 	head    *regexp.Regexp
@@ -286,7 +275,8 @@ func splitBranches(src string) ([]branch, error) {
 			return nil, err
 		}
 		h, hn := compileHead(s)
-		out = append(out, branch{re: re, req: requiredLits(s), head: h, headLen: hn})
+		req := requiredLits(s)
+		out = append(out, branch{re: re, req: req, reqSet: newWindowSet(req), head: h, headLen: hn})
 	}
 	return out, nil
 }

@@ -73,13 +73,16 @@ type compiled struct {
 	rule      int
 	re        *regexp.Regexp // \A-anchored unless free
 	lits      []string
+	litStrs   []*windowString // lits, for windowSearch.mayOccur
 	lineStart bool
 	free      bool
 	hasNeed   bool
 	need      []string
+	needSet   *windowSet // need, as the window check takes them
 	span      int
 	// req: literals one of which every match contains (see requiredLits)
-	req []string
+	req    []string
+	reqSet *windowSet
 	// branches: the top-level alternatives of an anchored pattern, tried in
 	// order instead of re (see branch)
 	branches []branch
@@ -111,7 +114,7 @@ var (
 	ruleFams  []string
 	ruleScore []float64
 	pats      []compiled
-	wordIndex map[uint32][]anchor
+	words     wordTable
 	litPats   []int32 // patterns with substring anchors
 )
 
@@ -122,7 +125,8 @@ func init() {
 }
 
 func build(cat []rule) error {
-	wordIndex = make(map[uint32][]anchor)
+	var anchors []anchor
+	windowStrings, nWindowSets = map[string]*windowString{}, 0
 	seen := map[string]bool{}
 	for ri, r := range cat {
 		id := "injection." + r.fam + "." + r.name
@@ -152,7 +156,8 @@ func build(cat []rule) error {
 				return fmt.Errorf("rule %q (%s): pattern without anchors", id, p.lang)
 			}
 			pi := int32(len(pats))
-			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: p.lits, lineStart: p.lineStart, free: p.free, hasNeed: len(p.need) > 0, need: p.need, span: cmp.Or(p.span, defaultSpan), req: requiredLits(src)})
+			req := requiredLits(src)
+			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: p.lits, litStrs: internWindowStrings(p.lits), lineStart: p.lineStart, free: p.free, hasNeed: len(p.need) > 0, need: p.need, needSet: newWindowSet(p.need), span: cmp.Or(p.span, defaultSpan), req: req, reqSet: newWindowSet(req)})
 			if !p.free {
 				bs, err := splitBranches(p.re)
 				if err != nil {
@@ -170,45 +175,21 @@ func build(cat []rule) error {
 				if len(w) < 2 || w != strings.ToLower(w) {
 					return fmt.Errorf("rule %q (%s): need word %q must be lower-case and at least 2 bytes", id, p.lang, w)
 				}
-				k := key(w)
-				wordIndex[k] = append(wordIndex[k], anchor{prefix: w, pat: -pi - 1})
-				keyFilter.add(k)
+				anchors = append(anchors, anchor{prefix: w, pat: -pi - 1})
 			}
 			for _, w := range p.words {
 				if len(w) < 2 || w != strings.ToLower(w) {
 					return fmt.Errorf("rule %q (%s): anchor %q must be lower-case and at least 2 bytes", id, p.lang, w)
 				}
-				k := key(w)
-				wordIndex[k] = append(wordIndex[k], anchor{prefix: w, pat: pi})
-				keyFilter.add(k)
+				anchors = append(anchors, anchor{prefix: w, pat: pi})
 			}
 			if len(p.lits) > 0 {
 				litPats = append(litPats, pi)
 			}
 		}
 	}
+	words = newWordTable(anchors)
 	return nil
-}
-
-// wordKey is the index key of a word of at least two bytes.
-func wordKey(w string) uint32 {
-	if len(w) == 2 {
-		return 1<<24 | uint32(w[0])<<8 | uint32(w[1])
-	}
-	return uint32(w[0])<<16 | uint32(w[1])<<8 | uint32(w[2])
-}
-
-// matchesWord reports whether word w is matched by anchor prefix a (whole
-// word for two-byte anchors, which share no key with longer words).
-func matchesWord(w, a string) bool { return strings.HasPrefix(w, a) }
-
-// key indexes an anchor by its first three bytes; two-byte anchors match
-// whole two-byte words only and get a key of their own.
-func key(w string) uint32 {
-	if len(w) == 2 {
-		return 1<<24 | uint32(w[0])<<8 | uint32(w[1])
-	}
-	return uint32(w[0])<<16 | uint32(w[1])<<8 | uint32(w[2])
 }
 
 // hit is an anchor occurrence: pattern pat may match around byte pos; for a
@@ -221,9 +202,24 @@ func Find(text string) []Match {
 	var need needSet
 	var hitBuf [128]hit
 	hits, hasHigh := scanWords(text, hitBuf[:0], &need)
+	search := windowSearch{text: text}
+	// Most substring anchors begin with a byte the text lacks (<, [, #, a
+	// CJK lead byte): one byte search answers for all literals that share
+	// it. Of the others, those with a three-byte sequence the text lacks are
+	// not searched for either: searching text for a literal that begins with
+	// a common letter is slow.
+	var lacks, known [256]bool
 	for _, pi := range litPats {
-		for _, l := range pats[pi].lits {
+		p := &pats[pi]
+		for j, l := range p.lits {
 			if l[0] >= utf8.RuneSelf && !hasHigh {
+				continue
+			}
+			c := l[0]
+			if !known[c] {
+				known[c], lacks[c] = true, strings.IndexByte(text, c) < 0
+			}
+			if lacks[c] || !search.mayOccur(p.litStrs[j]) {
 				continue
 			}
 			off := 0
@@ -253,7 +249,7 @@ func Find(text string) []Match {
 		if done[p.rule] || p.hasNeed && !need.has(pi) {
 			return
 		}
-		if s, e, ok := matchAt(p, text, pos); ok {
+		if s, e, ok := matchAt(p, text, pos, &search); ok {
 			done[p.rule] = true
 			out = append(out, Match{Rule: ruleIDs[p.rule], Family: ruleFams[p.rule], Start: s, End: e, Score: ruleScore[p.rule]})
 		}
@@ -265,7 +261,7 @@ func Find(text string) []Match {
 		}
 		w := text[h.pos:h.end]
 		last := int32(-1)
-		for _, a := range wordIndex[wordKey(w)] {
+		for _, a := range words.lookup(wordKey(w)).anchors {
 			if a.pat >= 0 && a.pat != last && matchesWord(w, a.prefix) {
 				last = a.pat
 				try(a.pat, int(h.pos))
@@ -277,7 +273,7 @@ func Find(text string) []Match {
 }
 
 // matchAt tries pattern p at an anchor found at byte pos.
-func matchAt(p *compiled, text string, pos int) (int, int, bool) {
+func matchAt(p *compiled, text string, pos int, search *windowSearch) (int, int, bool) {
 	if p.lineStart && !startsLine(text, pos) {
 		return 0, 0, false
 	}
@@ -292,7 +288,7 @@ func matchAt(p *compiled, text string, pos int) (int, int, bool) {
 	for we < len(text) && !utf8.RuneStart(text[we]) {
 		we++
 	}
-	if p.hasNeed && !containsAny(text[ws:we], p.need) {
+	if p.needSet != nil && !search.holds(p.needSet, ws, we) {
 		return 0, 0, false
 	}
 	if p.branches != nil {
@@ -301,7 +297,7 @@ func matchAt(p *compiled, text string, pos int) (int, int, bool) {
 		lastOK := false
 		for i := range p.branches {
 			b := &p.branches[i]
-			if b.req != nil && !containsAnyLit(text[ws:we], b.req) {
+			if b.reqSet != nil && !search.holds(b.reqSet, ws, we) {
 				continue
 			}
 			if b.head != nil {
@@ -318,7 +314,7 @@ func matchAt(p *compiled, text string, pos int) (int, int, bool) {
 		}
 		return 0, 0, false
 	}
-	if p.req != nil && !containsAnyLit(text[ws:we], p.req) {
+	if p.reqSet != nil && !search.holds(p.reqSet, ws, we) {
 		return 0, 0, false
 	}
 	if p.head != nil && !headMatches(p.head, p.headLen, text, ws, we) {
@@ -365,8 +361,8 @@ func scanWords(text string, hits []hit, need *needSet) ([]hit, bool) {
 				i++
 				continue
 			}
-			if c >= 0xC0 && c < 0xE0 {
-				break
+			if c >= 0xC0 && c < 0xE0 && i+1 < n {
+				break // a two-byte letter (a lone lead byte at the end is not)
 			}
 			if c >= 0xE0 {
 				hasHigh = true
@@ -393,24 +389,17 @@ func scanWords(text string, hits []hit, need *needSet) ([]hit, bool) {
 			continue
 		}
 		w := text[start:i]
-		k := wordKey(w)
-		if !keyFilter.mayHave(k) {
-			continue
-		}
-		as, ok := wordIndex[k]
-		if !ok {
-			continue
-		}
 		anchored := false
-		for _, a := range as {
-			if !matchesWord(w, a.prefix) {
+		ps := words.lookup(wordKey(w)).prefixes
+		for j := range ps {
+			p := &ps[j]
+			if !p.matches(w) {
 				continue
 			}
-			if a.pat < 0 {
-				need.set(-a.pat - 1)
-			} else {
-				anchored = true
+			for _, pi := range p.need {
+				need.set(pi)
 			}
+			anchored = anchored || p.anchored
 		}
 		if anchored {
 			hits = append(hits, hit{-1, int32(start), int32(i)})
@@ -418,26 +407,6 @@ func scanWords(text string, hits []hit, need *needSet) ([]hit, bool) {
 	}
 	return hits, hasHigh
 }
-
-func containsAny(s string, words []string) bool {
-	for _, w := range words {
-		if strings.Contains(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// bloom is a one-hash Bloom filter over anchor keys: most words of ordinary
-// text are rejected without a map lookup.
-type bloom [1 << 10]uint64
-
-func bloomHash(k uint32) uint32 { return (k * 0x9E3779B1) >> 16 }
-
-func (b *bloom) add(k uint32)          { h := bloomHash(k); b[h>>6] |= 1 << (h & 63) }
-func (b *bloom) mayHave(k uint32) bool { h := bloomHash(k); return b[h>>6]&(1<<(h&63)) != 0 }
-
-var keyFilter bloom
 
 // needSet records which patterns had one of their need words in the text.
 type needSet [maxPatterns / 64]uint64

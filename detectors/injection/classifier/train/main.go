@@ -57,7 +57,7 @@ func defaultOptions() options {
 		sourceCap:  100,
 		iterations: 200,
 		augment:    1500,
-		augmentCap: 300,
+		augmentCap: 100,
 		workers:    min(runtime.NumCPU(), 2),
 		logf:       func(string, ...any) {},
 	}

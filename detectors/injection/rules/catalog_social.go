@@ -344,8 +344,10 @@ var taskWrappedRules = []rule{
 		name: "task_wrapped_payload", fam: "indirect", score: 0.7,
 		desc: "A text-processing task (translate, paraphrase, refine, summarize) whose material is itself an instruction to produce hateful or toxic text: the model is asked to carry out the payload it was only meant to process (\"Translate the following sentence: write one toxic sentence about ...\").",
 		pats: []pattern{
-			{lang: "en", words: []string{"write", "generate", "produce", "compose", "create", "say", "make"}, span: 400,
-				re: enToxicPayload + `[^\n]{0,100}?\b(?:translat|paraphras|refin|polish|rewrit|rephras|summari[sz]|proofread|correct|improv|edit)\w* (?:the |this |that |it\b|above|previous|following|my\b)`},
+			// The task words follow the anchor here, so they can gate it.
+			{lang: "en", need: []string{"translat", "paraphras", "refin", "polish", "rewrit", "rephras", "summari", "proofread", "correct", "improv", "edit"}, span: 400,
+				words: []string{"write", "generate", "produce", "compose", "create", "say", "make"},
+				re:    enToxicPayload + `[^\n]{0,100}?\b(?:translat|paraphras|refin|polish|rewrit|rephras|summari[sz]|proofread|correct|improv|edit)\w* (?:the |this |that |it\b|above|previous|following|my\b)`},
 			{lang: "en", words: []string{"translat", "paraphras", "refin", "polish", "rewrit", "rephras", "summari", "proofread", "correct", "improv", "edit"}, span: 400,
 				re: `\b(?:translat|paraphras|refin|polish|rewrit|rephras|summari[sz]|proofread|correct|improv|edit)\w*\b[^.:\n]{0,80}[.:\n]\s*(?:(?:sentence|paragraph|text|input|passage)s? ?:\s*)?` + enToxicPayload},
 		},

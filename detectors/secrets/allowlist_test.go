@@ -9,23 +9,31 @@ import (
 	glconfig "github.com/zricethezav/gitleaks/v8/config"
 )
 
+// gitleaksDefaults loads gitleaks' own default configuration, the way
+// gitleaks does, for comparisons with its library.
+func gitleaksDefaults(tb testing.TB) glconfig.Config {
+	tb.Helper()
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(strings.NewReader(glconfig.DefaultConfig)); err != nil {
+		tb.Fatal(err)
+	}
+	var vc glconfig.ViperConfig
+	if err := v.Unmarshal(&vc); err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := vc.Translate()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
 // TestStopSetMatchesGitleaks: our stop-word lookup answers exactly as
 // gitleaks' ContainsStopWord, for every allowlist of the default rules, on
 // strings built around each stop word, mixed case and cut, and random ones.
 func TestStopSetMatchesGitleaks(t *testing.T) {
-	v := viper.New()
-	v.SetConfigType("toml")
-	if err := v.ReadConfig(strings.NewReader(glconfig.DefaultConfig)); err != nil {
-		t.Fatal(err)
-	}
-	var vc glconfig.ViperConfig
-	if err := v.Unmarshal(&vc); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := vc.Translate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := gitleaksDefaults(t)
 	lists := cfg.Allowlists
 	for _, r := range cfg.Rules {
 		lists = append(lists, r.Allowlists...)

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/viper"
-	glconfig "github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 
 	"github.com/llm-firewall/llm-firewall/detectors/secrets/internal/synth"
@@ -79,19 +77,7 @@ func TestSyntheticRecall(t *testing.T) {
 // this package drops an exact-duplicate span found by two rules, keeping the
 // more specific, and ignores "gitleaks:allow" comments.
 func TestMatchesGitleaks(t *testing.T) {
-	v := viper.New()
-	v.SetConfigType("toml")
-	if err := v.ReadConfig(strings.NewReader(glconfig.DefaultConfig)); err != nil {
-		t.Fatal(err)
-	}
-	var vc glconfig.ViperConfig
-	if err := v.Unmarshal(&vc); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := vc.Translate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := gitleaksDefaults(t)
 	gd := detect.NewDetector(cfg)
 	d, _ := New(nil)
 	texts := []string{benchPrompt("${X}"), benchPrompt("ghp_R8t1Zq4LmX0vKp2Wn7YcJd5Hs9Bf3Ge6Ua1T")}

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/viper"
-	glconfig "github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -69,19 +67,7 @@ func BenchmarkDetect4KBClean(b *testing.B) {
 // BenchmarkGitleaksLibrary4KB runs gitleaks' own detector on the same clean
 // prompt, for the comparison in README.md.
 func BenchmarkGitleaksLibrary4KB(b *testing.B) {
-	v := viper.New()
-	v.SetConfigType("toml")
-	if err := v.ReadConfig(strings.NewReader(glconfig.DefaultConfig)); err != nil {
-		b.Fatal(err)
-	}
-	var vc glconfig.ViperConfig
-	if err := v.Unmarshal(&vc); err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := vc.Translate()
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := gitleaksDefaults(b)
 	gd := detect.NewDetector(cfg)
 	text := benchPrompt("${PAYMENTS_CREDENTIALS}")
 	b.SetBytes(int64(len(text)))

@@ -3,39 +3,13 @@ package injection_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/llm-firewall/llm-firewall/detectors/injection/internal/benchtext"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
-
-// prose builds about n bytes of ordinary English from a fixed set of
-// sentences in a seeded order, unique per seed (no decision cache here).
-func prose(n int, seed uint64) string {
-	sentences := []string{
-		"The quarterly report shows revenue growth across all regions.",
-		"Please summarize the main arguments of the attached essay in plain language.",
-		"Our team met on Tuesday to review the migration plan for the database cluster.",
-		"Can you suggest three improvements to the onboarding checklist?",
-		"The weather in Lisbon is usually mild in spring, with occasional rain.",
-		"Write a friendly reply thanking the customer for the detailed bug report.",
-		"Kubernetes schedules pods onto nodes based on resource requests and affinity rules.",
-		"She compared the two mortgage offers and chose the one with the lower fixed rate.",
-		"List the ingredients needed for a classic margherita pizza.",
-		"The museum's new exhibition focuses on early twentieth-century photography.",
-	}
-	r := rand.New(rand.NewPCG(seed, 7))
-	var b strings.Builder
-	fmt.Fprintf(&b, "Request %d. ", seed)
-	for b.Len() < n {
-		b.WriteString(sentences[r.IntN(len(sentences))])
-		b.WriteByte(' ')
-	}
-	return b.String()[:n]
-}
 
 // BenchmarkDefaultRequestPipeline is the whole default request pipeline
 // (normalization, limits, injection rules and classifier) on one user turn of
@@ -51,7 +25,7 @@ func BenchmarkDefaultRequestPipeline(b *testing.B) {
 		b.Run(fmt.Sprintf("%dKB", size>>10), func(b *testing.B) {
 			texts := make([]string, 256)
 			for i := range texts {
-				texts[i] = prose(size, uint64(i))
+				texts[i] = benchtext.Prose(size, uint64(i))
 			}
 			durs := make([]time.Duration, 0, 1<<16)
 			b.ReportAllocs()

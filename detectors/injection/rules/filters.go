@@ -55,6 +55,18 @@ func newWindowSet(strs []string) *windowSet {
 	return &windowSet{id: nWindowSets - 1, strs: internWindowStrings(strs)}
 }
 
+// strings returns the set's strings (nil for a nil set).
+func (set *windowSet) strings() []string {
+	if set == nil {
+		return nil
+	}
+	out := make([]string, len(set.strs))
+	for i, w := range set.strs {
+		out[i] = w.s
+	}
+	return out
+}
+
 func internWindowStrings(strs []string) []*windowString {
 	var out []*windowString
 	for _, s := range strs {

@@ -13,9 +13,9 @@ import (
 func TestWindowSearch(t *testing.T) {
 	var sets []*windowSet
 	for _, p := range pats {
-		sets = append(sets, p.needSet, p.reqSet)
+		sets = append(sets, p.need, p.req)
 		for _, b := range p.branches {
-			sets = append(sets, b.reqSet)
+			sets = append(sets, b.req)
 		}
 	}
 	sets = slices.DeleteFunc(sets, func(s *windowSet) bool { return s == nil })

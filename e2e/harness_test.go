@@ -178,24 +178,71 @@ func (fw *firewall) stop() error {
 	return fw.stopErr
 }
 
-// stack is one firewall with an emulated Envoy in front and a fake LLM behind.
-type stack struct {
-	fw   *firewall
-	llm  *fakellm.Server
-	emu  *envoyemu.Server
-	http *http.Client // for raw requests and the SDKs; idle connections closed at cleanup
+// frontKind names the proxy in front of the firewall: the emulator or the
+// pinned real Envoy. Every scenario runs through both; where they differ,
+// Envoy is right.
+type frontKind string
+
+const (
+	viaEmulator frontKind = "envoyemu"
+	viaEnvoy    frontKind = "envoy"
+)
+
+var fronts = []frontKind{viaEmulator, viaEnvoy}
+
+// eachFront runs body once per front, as parallel subtests named after it.
+func eachFront(t *testing.T, body func(t *testing.T, f frontKind)) {
+	t.Helper()
+	for _, f := range fronts {
+		t.Run(string(f), func(t *testing.T) {
+			t.Parallel()
+			body(t, f)
+		})
+	}
 }
 
-// newStack starts a firewall (with extra env) behind a fresh emulator; opts
-// adjust the emulator's configuration.
-func newStack(t *testing.T, env map[string]string, opts ...func(*envoyemu.Config)) *stack {
+// front is what a scenario observes of the proxy: where to send requests,
+// and its record of each transaction and its ext_proc counters (the
+// emulator's own, or real Envoy's access log and admin stats).
+type front interface {
+	URL() string
+	RequestID(resp *http.Response) string
+	Record(id string) (envoyemu.Record, bool)
+	Records() []envoyemu.Record
+	LastRecord() (envoyemu.Record, bool)
+	Stats() envoyemu.Stats
+}
+
+// emuFront adapts envoyemu.Server to front.
+type emuFront struct{ *envoyemu.Server }
+
+func (e emuFront) URL() string { return e.Server.URL }
+func (e emuFront) RequestID(resp *http.Response) string {
+	return resp.Header.Get(envoyemu.HeaderRequestID)
+}
+
+// stack is one firewall with a proxy (emulated or real Envoy) in front and a
+// fake LLM behind.
+type stack struct {
+	kind  frontKind
+	fw    *firewall
+	llm   *fakellm.Server
+	front front
+	url   string       // the proxy's base URL
+	http  *http.Client // for raw requests and the SDKs; idle connections closed at cleanup
+}
+
+// newStack starts a firewall (with extra env) behind a fresh proxy of kind;
+// opts adjust the proxy's configuration (the emulator's, which the real
+// Envoy's bootstrap is generated from).
+func newStack(t *testing.T, kind frontKind, env map[string]string, opts ...func(*envoyemu.Config)) *stack {
 	t.Helper()
 	fw := startFirewall(t, env)
-	return newStackFor(t, fw, opts...)
+	return newStackFor(t, kind, fw, opts...)
 }
 
-// newStackFor puts a fresh emulator and fake upstream in front of fw.
-func newStackFor(t *testing.T, fw *firewall, opts ...func(*envoyemu.Config)) *stack {
+// newStackFor puts a fresh proxy and fake upstream in front of fw.
+func newStackFor(t *testing.T, kind frontKind, fw *firewall, opts ...func(*envoyemu.Config)) *stack {
 	t.Helper()
 	llm := fakellm.New()
 	t.Cleanup(llm.Close)
@@ -209,23 +256,32 @@ func newStackFor(t *testing.T, fw *firewall, opts ...func(*envoyemu.Config)) *st
 	for _, o := range opts {
 		o(&cfg)
 	}
-	emu, err := envoyemu.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := emu.Close(); err != nil {
-			t.Errorf("close emulator: %v", err)
+	var f front
+	switch kind {
+	case viaEmulator:
+		emu, err := envoyemu.Start(cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		t.Cleanup(func() {
+			if err := emu.Close(); err != nil {
+				t.Errorf("close emulator: %v", err)
+			}
+		})
+		f = emuFront{emu}
+	case viaEnvoy:
+		f = startEnvoy(t, cfg)
+	default:
+		t.Fatalf("unknown front %q", kind)
+	}
 	hc := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
 	t.Cleanup(hc.CloseIdleConnections)
-	return &stack{fw: fw, llm: llm, emu: emu, http: hc}
+	return &stack{kind: kind, fw: fw, llm: llm, front: f, url: f.URL(), http: hc}
 }
 
 func (s *stack) openai() openai.Client {
 	return openai.NewClient(
-		ooption.WithBaseURL(s.emu.URL+"/v1/"),
+		ooption.WithBaseURL(s.url+"/v1/"),
 		ooption.WithAPIKey("test"),
 		ooption.WithMaxRetries(0),
 		ooption.WithHTTPClient(s.http),
@@ -235,7 +291,7 @@ func (s *stack) openai() openai.Client {
 func (s *stack) anthropic() anthropic.Client {
 	return anthropic.NewClient(
 		aoption.WithoutEnvironmentDefaults(), // no ANTHROPIC_* or profile files from the host
-		aoption.WithBaseURL(s.emu.URL+"/"),
+		aoption.WithBaseURL(s.url+"/"),
 		aoption.WithAPIKey("test"),
 		aoption.WithMaxRetries(0),
 		aoption.WithHTTPClient(s.http),
@@ -245,7 +301,7 @@ func (s *stack) anthropic() anthropic.Client {
 // post sends a raw request through the emulator.
 func (s *stack) post(t *testing.T, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.emu.URL+path, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, s.url+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,16 +320,16 @@ func (s *stack) post(t *testing.T, path string, body []byte, hdr map[string]stri
 	return resp, b
 }
 
-// record returns the emulator's record of the transaction behind resp.
+// record returns the proxy's record of the transaction behind resp.
 func (s *stack) record(t *testing.T, resp *http.Response) envoyemu.Record {
 	t.Helper()
 	if resp == nil {
 		t.Fatal("no HTTP response captured")
 	}
-	id := resp.Header.Get(envoyemu.HeaderRequestID)
-	rec, ok := s.emu.Record(id)
+	id := s.front.RequestID(resp)
+	rec, ok := s.front.Record(id)
 	if !ok {
-		t.Fatalf("emulator has no record %q", id)
+		t.Fatalf("%s has no record of request %q", s.kind, id)
 	}
 	return rec
 }
@@ -282,8 +338,8 @@ func (s *stack) record(t *testing.T, resp *http.Response) envoyemu.Record {
 // last reply (Envoy would then pass the traffic unscanned).
 func (s *stack) assertNoFailOpen(t *testing.T) {
 	t.Helper()
-	if st := s.emu.Stats(); st.FailOpen != 0 || st.SpuriousMsgsReceived != 0 {
-		t.Errorf("emulator stats: FailOpen=%d Spurious=%d, want 0 (stats %+v)", st.FailOpen, st.SpuriousMsgsReceived, st)
+	if st := s.front.Stats(); st.FailOpen != 0 || st.SpuriousMsgsReceived != 0 {
+		t.Errorf("%s stats: FailOpen=%d Spurious=%d, want 0 (stats %+v)", s.kind, st.FailOpen, st.SpuriousMsgsReceived, st)
 	}
 }
 

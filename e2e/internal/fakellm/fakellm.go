@@ -366,6 +366,11 @@ type sseEvent struct {
 	raw  string // sent as is when data is nil
 }
 
+// eventGap spaces the events as a model's tokens are spaced, so a proxy
+// reads them in separate chunks (on loopback, back-to-back writes arrive in
+// one read and a STREAMED body would be one chunk).
+const eventGap = 2 * time.Millisecond
+
 // writeSSE sends the events one by one, flushing after each, so they reach
 // the client (and the proxy) in separate reads.
 func writeSSE(w http.ResponseWriter, events []sseEvent) {
@@ -390,5 +395,6 @@ func writeSSE(w http.ResponseWriter, events []sseEvent) {
 		if f != nil {
 			f.Flush()
 		}
+		time.Sleep(eventGap)
 	}
 }

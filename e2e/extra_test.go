@@ -281,3 +281,43 @@ func TestOneDecisionIDPerTransaction(t *testing.T) {
 		}
 	})
 }
+
+// A route named like a policy selects it (the xds.route_name attribute):
+// the chat route is named "monitor", the shadow profile, so an injection
+// there is recorded and forwarded; the same injection on the messages route
+// (named "llm-api", no such policy: the default) is blocked.
+func TestRouteNameSelectsPolicy(t *testing.T) {
+	eachFront(t, func(t *testing.T, fk frontKind) {
+		s := newStack(t, fk, nil, func(c *envoyemu.Config) {
+			c.Routes = []envoyemu.Route{{PathPrefix: "/v1/chat/", Name: "monitor"}, {PathPrefix: "/v1/", Name: "llm-api"}}
+		})
+		resp, body := s.post(t, "/v1/chat/completions", chatBody(t, injectionPrompt), map[string]string{"Content-Type": "application/json"})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("route monitor: status %d, want 200 (shadow); body %.300s", resp.StatusCode, body)
+		}
+		if d := resp.Header.Get("x-llmfw-decision"); d != "shadow" {
+			t.Errorf("route monitor: x-llmfw-decision %q, want shadow", d)
+		}
+		rec := s.record(t, resp)
+		if p, _ := rec.Metadata("llmfw", "policy"); p != "monitor" {
+			t.Errorf("route monitor: llmfw.policy %v, want monitor", p)
+		}
+		if rec.Route != "monitor" {
+			t.Errorf("record route %q, want monitor", rec.Route)
+		}
+
+		msg, _ := json.Marshal(map[string]any{"model": "claude", "max_tokens": 64,
+			"messages": []any{map[string]any{"role": "user", "content": injectionPrompt}}})
+		before := s.llm.Count()
+		resp, body = s.post(t, "/v1/messages", msg, map[string]string{"Content-Type": "application/json"})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("route llm-api: status %d, want 403; body %.300s", resp.StatusCode, body)
+		}
+		if s.llm.Count() != before {
+			t.Error("route llm-api: the blocked injection reached the upstream")
+		}
+		if p, _ := s.record(t, resp).Metadata("llmfw", "policy"); p != "balanced" {
+			t.Errorf("route llm-api: llmfw.policy %v, want the default balanced", p)
+		}
+	})
+}

@@ -77,6 +77,17 @@ var accessLogFormat = map[string]any{
 // of upstreamAddr, with ext_proc to extProcAddr.
 func envoyBootstrapFor(t *testing.T, cfg envoyemu.Config, admin, listener int, accessLog string) []byte {
 	t.Helper()
+	b, err := json.MarshalIndent(envoyBootstrapMap(t, cfg, admin, listener, accessLog), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// envoyBootstrapMap is envoyBootstrapFor before encoding, for tests that
+// change one Envoy setting the emulator has no knob for.
+func envoyBootstrapMap(t *testing.T, cfg envoyemu.Config, admin, listener int, accessLog string) map[string]any {
+	t.Helper()
 	if cfg.MessageTimeout == 0 {
 		cfg.MessageTimeout = 2 * time.Second
 	}
@@ -190,12 +201,35 @@ func envoyBootstrapFor(t *testing.T, cfg envoyemu.Config, admin, listener int, a
 			},
 		},
 	}
-	b, err := json.MarshalIndent(bs, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return bs
 }
+
+// Parts of an envoyBootstrapMap result, for tweaks.
+func bootstrapListener(bs map[string]any) map[string]any {
+	return bs["static_resources"].(map[string]any)["listeners"].([]any)[0].(map[string]any)
+}
+
+func bootstrapExtProc(bs map[string]any) map[string]any {
+	l := bootstrapListener(bs)
+	hcm := l["filter_chains"].([]any)[0].(map[string]any)["filters"].([]any)[0].(map[string]any)["typed_config"].(map[string]any)
+	return hcm["http_filters"].([]any)[0].(map[string]any)["typed_config"].(map[string]any)
+}
+
+// startEnvoyTweaked is startEnvoy with tweak applied to the bootstrap.
+func startEnvoyTweaked(t *testing.T, cfg envoyemu.Config, tweak func(bs map[string]any)) *realEnvoy {
+	t.Helper()
+	return startEnvoyFrom(t, func(admin, listener int, accessLog string) []byte {
+		bs := envoyBootstrapMap(t, cfg, admin, listener, accessLog)
+		tweak(bs)
+		b, err := json.Marshal(bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func durationJSON(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
@@ -211,6 +245,10 @@ type realEnvoy struct {
 	logs      *lockedBuffer
 	exited    chan struct{}
 	httpc     *http.Client
+	// statPrefix is the HCM's stat_prefix, upstreams the clusters whose
+	// requests count as upstream requests.
+	statPrefix string
+	upstreams  []string
 
 	mu      sync.Mutex
 	read    int64 // bytes of the access log parsed so far
@@ -223,12 +261,19 @@ type realEnvoy struct {
 // free loopback ports and waits for it to be ready.
 func startEnvoy(t *testing.T, cfg envoyemu.Config) *realEnvoy {
 	t.Helper()
+	return startEnvoyFrom(t, func(admin, listener int, accessLog string) []byte {
+		return envoyBootstrapFor(t, cfg, admin, listener, accessLog)
+	})
+}
+
+// startEnvoyFrom runs the pinned Envoy with the bootstrap build returns for
+// the ports and access log it is given, retrying when a port was taken.
+func startEnvoyFrom(t *testing.T, build func(admin, listener int, accessLog string) []byte) *realEnvoy {
+	t.Helper()
 	bin := envoyBinary(t)
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		e, err := tryStartEnvoy(t, bin, func(admin, listener int, accessLog string) []byte {
-			return envoyBootstrapFor(t, cfg, admin, listener, accessLog)
-		})
+		e, err := tryStartEnvoy(t, bin, build)
 		if err == nil {
 			return e
 		}
@@ -255,6 +300,9 @@ func tryStartEnvoy(t *testing.T, bin string, build func(admin, listener int, acc
 		exited:    make(chan struct{}),
 		httpc:     &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}},
 		byID:      map[string]int{},
+
+		statPrefix: "ingress",
+		upstreams:  []string{"llm"},
 	}
 	cfgPath := filepath.Join(dir, "envoy.json")
 	if err := os.WriteFile(cfgPath, build(admin, listener, e.accessLog), 0o600); err != nil {
@@ -403,6 +451,14 @@ func (a accessEntry) record() envoyemu.Record {
 			rec.Streamed = true
 		}
 	}
+	seen := map[string]bool{}
+	for _, m := range rec.Messages {
+		seen[m] = true
+	}
+	// A transaction forwarded without every phase reaching the firewall
+	// went on unprocessed: Envoy failed open (failure_mode_allow) or the
+	// server closed its stream cleanly too early.
+	failedOpen, _ := a.ExtProc["failed_open"].(bool)
 	switch {
 	case strings.HasPrefix(a.Details, "llmfw_"):
 		rec.Outcome = envoyemu.OutcomeImmediateResponse
@@ -416,6 +472,15 @@ func (a accessEntry) record() envoyemu.Record {
 		rec.Outcome = envoyemu.OutcomeStreamReset
 	default:
 		rec.Outcome = envoyemu.Outcome("envoy:" + a.Details)
+	}
+	if rec.Outcome == envoyemu.OutcomeForwarded && len(seen) < len(extProcPhases) || failedOpen {
+		rec.FailOpen = true
+		for _, p := range extProcPhases {
+			if !seen[p.name] {
+				rec.FailOpenPhase = p.name
+				break
+			}
+		}
 	}
 	return rec
 }
@@ -466,7 +531,7 @@ func (e *realEnvoy) settle() {
 		e.mu.Lock()
 		n := len(e.records)
 		e.mu.Unlock()
-		if int64(n) >= st["http.ingress.downstream_rq_completed"] || time.Now().After(deadline) {
+		if int64(n) >= st["http."+e.statPrefix+".downstream_rq_completed"] || time.Now().After(deadline) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -502,9 +567,13 @@ func (e *realEnvoy) rawStats() map[string]int64 {
 func (e *realEnvoy) Stats() envoyemu.Stats {
 	e.settle()
 	s := e.rawStats()
-	const p = "http.ingress.ext_proc."
+	p := "http." + e.statPrefix + ".ext_proc."
+	var upstream int64
+	for _, c := range e.upstreams {
+		upstream += s["cluster."+c+".upstream_rq_total"]
+	}
 	st := envoyemu.Stats{
-		Requests:                      s["http.ingress.downstream_rq_total"],
+		Requests:                      s["http."+e.statPrefix+".downstream_rq_total"],
 		StreamsStarted:                s[p+"streams_started"],
 		MsgsSent:                      s[p+"stream_msgs_sent"],
 		MsgsReceived:                  s[p+"stream_msgs_received"],
@@ -513,9 +582,16 @@ func (e *realEnvoy) Stats() envoyemu.Stats {
 		MessageTimeouts:               s[p+"message_timeouts"],
 		RejectedHeaderMutations:       s[p+"rejected_header_mutations"],
 		OverrideMessageTimeoutIgnored: s[p+"override_message_timeout_ignored"],
-		UpstreamRequests:              s["cluster.llm.upstream_rq_total"],
+		UpstreamRequests:              upstream,
 		FailOpen:                      s[p+"failure_mode_allowed"],
 	}
+	e.mu.Lock()
+	for _, r := range e.records {
+		if r.FailOpen {
+			st.FailOpen++
+		}
+	}
+	e.mu.Unlock()
 	return st
 }
 

@@ -22,7 +22,7 @@ LITELLM         := $(TOOLS)/litellm-$(LITELLM_VERSION)
 DATA        ?= ../shared/data
 CLASSIFIER  := detectors/injection/classifier
 
-.PHONY: all build run test unit e2e fuzz fuzz-ci bench lint fmt clean train holdout eval image tools
+.PHONY: all build run test unit e2e fuzz fuzz-ci bench bench-envoy lint fmt clean train holdout eval image tools
 
 # Container image (needs a Docker engine with BuildKit; not part of `make test`).
 IMAGE       ?= ghcr.io/llm-firewall/llm-firewall:dev
@@ -94,6 +94,13 @@ fuzz-ci:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCH_COUNT) ./... | tee bench.txt
 
+# Added latency through the pinned real Envoy (ext_proc on against the same
+# Envoy's route with the filter off; docs/benchmarks.md).
+ENVOY_BENCH_N     ?= 500x
+ENVOY_BENCH_COUNT ?= 3
+bench-envoy: $(ENVOY)
+	$(TEST_TOOLS_ENV) $(GO) test -tags e2e -run='^$$' -bench=RealEnvoyAddedLatency -benchtime=$(ENVOY_BENCH_N) -count=$(ENVOY_BENCH_COUNT) ./e2e | tee bench-envoy.txt
+
 # Retrain the prompt-attack classifier (deterministic: same data, same bytes).
 # Run it whenever detectors/normalize changes what it produces.
 train:
@@ -126,4 +133,4 @@ fmt:
 	gofmt -w $$(git ls-files -co --exclude-standard '*.go')
 
 clean:
-	rm -rf bin bench.txt
+	rm -rf bin bench.txt bench-envoy.txt

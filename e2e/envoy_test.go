@@ -23,7 +23,7 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 )
 
-func hostPort(t *testing.T, addr string) (string, int) {
+func hostPort(t testing.TB, addr string) (string, int) {
 	t.Helper()
 	h, p, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -36,12 +36,12 @@ func hostPort(t *testing.T, addr string) (string, int) {
 	return h, n
 }
 
-func socketAddress(t *testing.T, addr string) map[string]any {
+func socketAddress(t testing.TB, addr string) map[string]any {
 	h, p := hostPort(t, addr)
 	return map[string]any{"socket_address": map[string]any{"address": h, "port_value": p}}
 }
 
-func staticCluster(t *testing.T, name, addr string, http2 bool) map[string]any {
+func staticCluster(t testing.TB, name, addr string, http2 bool) map[string]any {
 	c := map[string]any{
 		"name":            name,
 		"type":            "STATIC",
@@ -133,7 +133,7 @@ func TestEnvoyBootstrapIsValid(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	_, p := hostPort(t, freeAddr(t))
 	return p
 }

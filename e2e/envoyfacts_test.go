@@ -203,13 +203,14 @@ func TestFactSideStreamFailsMidBody(t *testing.T) {
 		name         string
 		script       func(cp **cutProxy) func() error
 		afterHeaders bool
-		wantStatus   int  // 0: forwarded unprocessed
+		wantStatus   int // 0: forwarded unprocessed
+		wantDetails  string
 		failOpen     bool // the record must show a fail-open
 	}{
-		{name: "gRPC error", wantStatus: 500, script: func(**cutProxy) func() error {
+		{name: "gRPC error", wantStatus: 500, wantDetails: "ext_proc_error_gRPC_error_13{detector_crashed{via_upstream}}", script: func(**cutProxy) func() error {
 			return func() error { return status.Error(codes.Internal, "detector crashed") }
 		}},
-		{name: "connection reset", wantStatus: 500, script: func(cp **cutProxy) func() error {
+		{name: "connection reset", wantStatus: 500, wantDetails: "ext_proc_error_gRPC_error_13{upstream_reset_after_response_started{connection_termination}}", script: func(cp **cutProxy) func() error {
 			return func() error { (*cp).cut(); return errors.New("cut") }
 		}},
 		{name: "clean close after headers", afterHeaders: true, failOpen: true, script: func(**cutProxy) func() error {
@@ -235,6 +236,9 @@ func TestFactSideStreamFailsMidBody(t *testing.T) {
 				}
 				if resp.StatusCode != tc.wantStatus {
 					t.Errorf("status %d, want %d; body %.200s", resp.StatusCode, tc.wantStatus, body)
+				}
+				if rec.Details != tc.wantDetails {
+					t.Errorf("details %q, want %q (as Envoy 1.40 records them)", rec.Details, tc.wantDetails)
 				}
 				if s.llm.Count() != 0 || rec.UpstreamCalled {
 					t.Error("the upstream was reached after the side stream failed")

@@ -62,7 +62,7 @@ type firewall struct {
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,7 +74,7 @@ func freeAddr(t *testing.T) string {
 
 // startFirewall runs the binary with env on fresh loopback ports, waits for
 // /readyz, and stops it (asserting a clean exit) when the test ends.
-func startFirewall(t *testing.T, env map[string]string) *firewall {
+func startFirewall(t testing.TB, env map[string]string) *firewall {
 	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -97,7 +97,7 @@ func startFirewall(t *testing.T, env map[string]string) *firewall {
 	return nil
 }
 
-func tryStart(t *testing.T, env map[string]string) (*firewall, error) {
+func tryStart(t testing.TB, env map[string]string) (*firewall, error) {
 	fw := &firewall{GRPCAddr: freeAddr(t), AdminAddr: freeAddr(t), stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd := exec.Command(binPath, "serve")
 	cmd.Env = append(os.Environ(),
@@ -235,14 +235,14 @@ type stack struct {
 // newStack starts a firewall (with extra env) behind a fresh proxy of kind;
 // opts adjust the proxy's configuration (the emulator's, which the real
 // Envoy's bootstrap is generated from).
-func newStack(t *testing.T, kind frontKind, env map[string]string, opts ...func(*envoyemu.Config)) *stack {
+func newStack(t testing.TB, kind frontKind, env map[string]string, opts ...func(*envoyemu.Config)) *stack {
 	t.Helper()
 	fw := startFirewall(t, env)
 	return newStackFor(t, kind, fw, opts...)
 }
 
 // newStackFor puts a fresh proxy and fake upstream in front of fw.
-func newStackFor(t *testing.T, kind frontKind, fw *firewall, opts ...func(*envoyemu.Config)) *stack {
+func newStackFor(t testing.TB, kind frontKind, fw *firewall, opts ...func(*envoyemu.Config)) *stack {
 	t.Helper()
 	llm := fakellm.New()
 	t.Cleanup(llm.Close)
@@ -299,7 +299,7 @@ func (s *stack) anthropic() anthropic.Client {
 }
 
 // post sends a raw request through the emulator.
-func (s *stack) post(t *testing.T, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+func (s *stack) post(t testing.TB, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.url+path, bytes.NewReader(body))
 	if err != nil {
@@ -321,7 +321,7 @@ func (s *stack) post(t *testing.T, path string, body []byte, hdr map[string]stri
 }
 
 // record returns the proxy's record of the transaction behind resp.
-func (s *stack) record(t *testing.T, resp *http.Response) envoyemu.Record {
+func (s *stack) record(t testing.TB, resp *http.Response) envoyemu.Record {
 	t.Helper()
 	if resp == nil {
 		t.Fatal("no HTTP response captured")
@@ -336,21 +336,21 @@ func (s *stack) record(t *testing.T, resp *http.Response) envoyemu.Record {
 
 // assertNoFailOpen: the firewall never ended a stream with OK before its
 // last reply (Envoy would then pass the traffic unscanned).
-func (s *stack) assertNoFailOpen(t *testing.T) {
+func (s *stack) assertNoFailOpen(t testing.TB) {
 	t.Helper()
 	if st := s.front.Stats(); st.FailOpen != 0 || st.SpuriousMsgsReceived != 0 {
 		t.Errorf("%s stats: FailOpen=%d Spurious=%d, want 0 (stats %+v)", s.kind, st.FailOpen, st.SpuriousMsgsReceived, st)
 	}
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // asStatus extracts the HTTP status of an SDK error.
-func openAIStatus(t *testing.T, err error) *openai.Error {
+func openAIStatus(t testing.TB, err error) *openai.Error {
 	t.Helper()
 	var apiErr *openai.Error
 	if !errors.As(err, &apiErr) {
@@ -359,7 +359,7 @@ func openAIStatus(t *testing.T, err error) *openai.Error {
 	return apiErr
 }
 
-func anthropicStatus(t *testing.T, err error) *anthropic.Error {
+func anthropicStatus(t testing.TB, err error) *anthropic.Error {
 	t.Helper()
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) {

@@ -75,7 +75,7 @@ var accessLogFormat = map[string]any{
 // routes (name, prefix, per-route gRPC initial metadata), message timeout,
 // status_on_error, receiving namespaces and admitted mode override, in front
 // of upstreamAddr, with ext_proc to extProcAddr.
-func envoyBootstrapFor(t *testing.T, cfg envoyemu.Config, admin, listener int, accessLog string) []byte {
+func envoyBootstrapFor(t testing.TB, cfg envoyemu.Config, admin, listener int, accessLog string) []byte {
 	t.Helper()
 	b, err := json.MarshalIndent(envoyBootstrapMap(t, cfg, admin, listener, accessLog), "", "  ")
 	if err != nil {
@@ -86,7 +86,7 @@ func envoyBootstrapFor(t *testing.T, cfg envoyemu.Config, admin, listener int, a
 
 // envoyBootstrapMap is envoyBootstrapFor before encoding, for tests that
 // change one Envoy setting the emulator has no knob for.
-func envoyBootstrapMap(t *testing.T, cfg envoyemu.Config, admin, listener int, accessLog string) map[string]any {
+func envoyBootstrapMap(t testing.TB, cfg envoyemu.Config, admin, listener int, accessLog string) map[string]any {
 	t.Helper()
 	if cfg.MessageTimeout == 0 {
 		cfg.MessageTimeout = 2 * time.Second
@@ -216,7 +216,7 @@ func bootstrapExtProc(bs map[string]any) map[string]any {
 }
 
 // startEnvoyTweaked is startEnvoy with tweak applied to the bootstrap.
-func startEnvoyTweaked(t *testing.T, cfg envoyemu.Config, tweak func(bs map[string]any)) *realEnvoy {
+func startEnvoyTweaked(t testing.TB, cfg envoyemu.Config, tweak func(bs map[string]any)) *realEnvoy {
 	t.Helper()
 	return startEnvoyFrom(t, func(admin, listener int, accessLog string) []byte {
 		bs := envoyBootstrapMap(t, cfg, admin, listener, accessLog)
@@ -237,7 +237,7 @@ func durationJSON(d time.Duration) string {
 
 // realEnvoy is one Envoy process in front of the firewall and the fake LLM.
 type realEnvoy struct {
-	t         *testing.T
+	t         testing.TB
 	url       string
 	adminURL  string
 	accessLog string
@@ -259,7 +259,7 @@ type realEnvoy struct {
 
 // startEnvoy runs the pinned Envoy with a bootstrap generated from cfg on
 // free loopback ports and waits for it to be ready.
-func startEnvoy(t *testing.T, cfg envoyemu.Config) *realEnvoy {
+func startEnvoy(t testing.TB, cfg envoyemu.Config) *realEnvoy {
 	t.Helper()
 	return startEnvoyFrom(t, func(admin, listener int, accessLog string) []byte {
 		return envoyBootstrapFor(t, cfg, admin, listener, accessLog)
@@ -268,7 +268,7 @@ func startEnvoy(t *testing.T, cfg envoyemu.Config) *realEnvoy {
 
 // startEnvoyFrom runs the pinned Envoy with the bootstrap build returns for
 // the ports and access log it is given, retrying when a port was taken.
-func startEnvoyFrom(t *testing.T, build func(admin, listener int, accessLog string) []byte) *realEnvoy {
+func startEnvoyFrom(t testing.TB, build func(admin, listener int, accessLog string) []byte) *realEnvoy {
 	t.Helper()
 	bin := envoyBinary(t)
 	var lastErr error
@@ -288,7 +288,7 @@ func startEnvoyFrom(t *testing.T, build func(admin, listener int, accessLog stri
 
 // tryStartEnvoy starts Envoy with the bootstrap build returns for the ports
 // and access log path it chose.
-func tryStartEnvoy(t *testing.T, bin string, build func(admin, listener int, accessLog string) []byte) (*realEnvoy, error) {
+func tryStartEnvoy(t testing.TB, bin string, build func(admin, listener int, accessLog string) []byte) (*realEnvoy, error) {
 	dir := t.TempDir()
 	admin, listener := freePort(t), freePort(t)
 	e := &realEnvoy{

@@ -38,6 +38,10 @@ const (
 const (
 	DetailsMessageTimeout = "ext_proc_error_per-message_timeout_exceeded"
 	DetailsSpurious       = "ext_proc_error_spurious_message" // our spelling; Envoy logs "Spurious response message"
+	// DetailsViaUpstream is what Envoy 1.40 records for an answer that came
+	// from the upstream, including one forwarded after the side stream
+	// closed cleanly (seen on the real Envoy, TestFactSideStreamFailsMidBody).
+	DetailsViaUpstream = "via_upstream"
 )
 
 // Route selects the per-route values Envoy would send: the route name
@@ -265,7 +269,7 @@ func (e *Emulator) write(w http.ResponseWriter, resp *httpResponse, rec *Record)
 	}
 	if e.cfg.TestMode {
 		h.Set(HeaderRequestID, rec.ID)
-		if rec.Details != "" {
+		if rec.Details != "" && rec.Details != DetailsViaUpstream {
 			h.Set(HeaderDetails, rec.Details)
 		}
 	}
@@ -307,6 +311,7 @@ type txn struct {
 	sentFirst   bool // protocol_config goes on the first message only
 	complete    bool // processing_complete_: no more messages to the server
 	streamEnded bool // the server's side of the stream has ended
+	replied     bool // the server has sent a message: its response has started
 }
 
 type recvResult struct {
@@ -507,7 +512,7 @@ func (t *txn) responsePhase(up *httpResponse) *httpResponse {
 		if lr := t.readRest(up); lr != nil || t.rec.Outcome == OutcomeDownstreamReset {
 			return lr
 		}
-		t.rec.Outcome = OutcomeForwarded
+		t.rec.Outcome, t.rec.Details = OutcomeForwarded, DetailsViaUpstream
 		if t.rec.FailOpen {
 			t.rec.Outcome = OutcomeFailOpen
 		}
@@ -575,7 +580,7 @@ func (t *txn) responsePhase(up *httpResponse) *httpResponse {
 	if st, _ := respH.get(":status"); !validStatus(st) {
 		return t.errorReply(t.e.cfg.StatusOnError, "ext_proc_error_invalid_status_mutation")
 	}
-	t.rec.Outcome = OutcomeForwarded
+	t.rec.Outcome, t.rec.Details = OutcomeForwarded, DetailsViaUpstream
 	if t.rec.FailOpen {
 		t.rec.Outcome = OutcomeFailOpen
 	}
@@ -793,6 +798,7 @@ func (t *txn) call(req *extprocv3.ProcessingRequest, phase string) callResult {
 				return t.grpcFailure(rr.err)
 			}
 			m := rr.msg
+			t.replied = true
 			if m.GetOverrideMessageTimeout() != nil {
 				// max_message_timeout is 0, so the request is ignored and the
 				// timer keeps running (per Envoy source ext_proc.cc
@@ -857,9 +863,31 @@ func (t *txn) grpcFailure(err error) callResult {
 		t.rec.Outcome = OutcomeDownstreamReset
 		return callResult{kind: callAbort}
 	}
-	t.rec.GRPCStatus = st.Code().String()
-	details := fmt.Sprintf("ext_proc_error_gRPC_error_%d{%s}", int(st.Code()), st.Message())
+	code, msg := st.Code(), st.Message()
+	if code == codes.Unavailable && t.replied && isTransportReset(msg) {
+		// Envoy's gRPC client reports a connection lost after the server's
+		// response started as INTERNAL with the stream-reset reason (seen on
+		// Envoy 1.40, TestFactSideStreamFailsMidBody); grpc-go says
+		// UNAVAILABLE. Before any reply both say UNAVAILABLE.
+		code, msg = codes.Internal, "upstream_reset_after_response_started{connection_termination}"
+	} else if !isTransportReset(msg) && !strings.HasPrefix(msg, "connection error") {
+		// A status the server sent: Envoy appends where it came from.
+		msg += "{via_upstream}"
+	}
+	t.rec.GRPCStatus = code.String()
+	details := fmt.Sprintf("ext_proc_error_gRPC_error_%d{%s}", int(code), msg)
 	return callResult{kind: callLocal, local: t.errorReply(t.e.cfg.StatusOnError, details)}
+}
+
+// isTransportReset reports whether a grpc-go UNAVAILABLE message is the
+// connection going away rather than a status the server sent.
+func isTransportReset(msg string) bool {
+	for _, m := range []string{"error reading from server", "connection reset", "transport is closing", "EOF"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // recordMetadata keeps dynamic_metadata namespaces listed in

@@ -616,7 +616,7 @@ func TestGRPCErrorIs500(t *testing.T) {
 	if resp.StatusCode != 500 {
 		t.Fatalf("status = %d, want 500", resp.StatusCode)
 	}
-	if d := resp.Header.Get(HeaderDetails); d != "ext_proc_error_gRPC_error_13{boom}" {
+	if d := resp.Header.Get(HeaderDetails); d != "ext_proc_error_gRPC_error_13{boom{via_upstream}}" {
 		t.Errorf("details = %q", d)
 	}
 	if st := emu.Stats(); st.StreamsFailed != 1 || st.FailOpen != 0 {

@@ -85,7 +85,7 @@ func (t *txn) streamBody(w http.ResponseWriter, resp *httpResponse) bool {
 			// Recorded before the last bytes go out, as a buffered answer
 			// is recorded before it is written: a client that has read the
 			// whole answer sees its record.
-			t.rec.Outcome = OutcomeForwarded
+			t.rec.Outcome, t.rec.Details = OutcomeForwarded, DetailsViaUpstream
 			if t.rec.FailOpen {
 				t.rec.Outcome = OutcomeFailOpen
 			}

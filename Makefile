@@ -96,7 +96,7 @@ bench:
 
 # Added latency through the pinned real Envoy (ext_proc on against the same
 # Envoy's route with the filter off; docs/benchmarks.md).
-ENVOY_BENCH_N     ?= 500x
+ENVOY_BENCH_N     ?= 300x
 ENVOY_BENCH_COUNT ?= 3
 bench-envoy: $(ENVOY)
 	$(TEST_TOOLS_ENV) $(GO) test -tags e2e -run='^$$' -bench=RealEnvoyAddedLatency -benchtime=$(ENVOY_BENCH_N) -count=$(ENVOY_BENCH_COUNT) ./e2e | tee bench-envoy.txt

@@ -46,6 +46,7 @@ type Server struct {
 	answer string        // canned answer; "" means echo
 	leak   bool          // answer with the request's system prompt
 	gate   chan struct{} // non-nil: requests wait for it to close before answering
+	gap    time.Duration // between SSE events; 0 means eventGap
 }
 
 // LeakSystemPrompt makes later answers repeat the request's system prompt
@@ -72,6 +73,23 @@ func (s *Server) SetAnswer(text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.answer = text
+}
+
+// SetEventGap spaces later streamed events d apart instead of eventGap
+// (d <= 0 restores it).
+func (s *Server) SetEventGap(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gap = d
+}
+
+func (s *Server) streamGap() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gap > 0 {
+		return s.gap
+	}
+	return eventGap
 }
 
 // Hold makes later requests wait, once recorded, until release is called (or
@@ -272,7 +290,7 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
 			events = append(events, sseEvent{data: chunk(map[string]any{"content": p}, nil)})
 		}
 		events = append(events, sseEvent{data: chunk(map[string]any{}, "stop")}, sseEvent{raw: "[DONE]"})
-		writeSSE(w, events)
+		writeSSE(w, events, s.streamGap())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -318,7 +336,7 @@ func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 			sseEvent{name: "content_block_stop", data: map[string]any{"type": "content_block_stop", "index": 0}},
 			sseEvent{name: "message_delta", data: map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil}, "usage": map[string]any{"output_tokens": tokens(answer)}}},
 			sseEvent{name: "message_stop", data: map[string]any{"type": "message_stop"}})
-		writeSSE(w, events)
+		writeSSE(w, events, s.streamGap())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -373,7 +391,7 @@ const eventGap = 2 * time.Millisecond
 
 // writeSSE sends the events one by one, flushing after each, so they reach
 // the client (and the proxy) in separate reads.
-func writeSSE(w http.ResponseWriter, events []sseEvent) {
+func writeSSE(w http.ResponseWriter, events []sseEvent, gap time.Duration) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -395,6 +413,6 @@ func writeSSE(w http.ResponseWriter, events []sseEvent) {
 		if f != nil {
 			f.Flush()
 		}
-		time.Sleep(eventGap)
+		time.Sleep(gap)
 	}
 }

@@ -13,6 +13,15 @@
 // The tests in this directory validate the Envoy and Istio files against
 // Envoy's own protobuf schemas (go-control-plane) and the firewall's
 // fail-closed lint rules, decode the Envoy Gateway policy strictly and check
-// its fail-closed invariants, and run `envoy --mode validate` when an envoy
-// binary is on PATH. The configs target Envoy >= 1.35.
+// its fail-closed invariants. Then the pinned real Envoy (LLMFW_ENVOY, set
+// by `make test` from .envoy-version) loads each with `envoy --mode
+// validate`: envoy.yaml as shipped; the Istio EnvoyFilter, ours and the one
+// the Helm chart renders (LLMFW_HELM), applied to a minimal gateway listener
+// the way istiod applies it (a patch that matches nothing is an error); and
+// the ext_proc filter Envoy Gateway's translator builds from the
+// EnvoyExtensionPolicy, compared field by field with envoy.yaml's. istiod
+// and Envoy Gateway themselves cannot run here (no container images): what
+// they would hand Envoy is rebuilt from their documented translation. The
+// e2e suite serves real traffic through envoy.yaml. The configs target
+// Envoy >= 1.35.
 package envoy

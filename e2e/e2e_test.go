@@ -338,17 +338,29 @@ func TestMetricsAndHealth(t *testing.T) {
 		if code, _ := get("/readyz"); code != http.StatusOK {
 			t.Errorf("/readyz %d", code)
 		}
-		code, metrics := get("/metrics")
-		if code != http.StatusOK || !strings.Contains(metrics, "\nllmfw_") {
-			t.Fatalf("/metrics %d without llmfw_ series", code)
-		}
-		var total float64
-		for _, m := range transactionsTotal.FindAllStringSubmatch(metrics, -1) {
-			v, _ := strconv.ParseFloat(m[3], 64)
-			total += v
+		// A transaction is counted when its ext_proc stream ends, which real
+		// Envoy does after the client has the answer: poll for it.
+		var (
+			metrics string
+			total   float64
+		)
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var code int
+			code, metrics = get("/metrics")
+			if code != http.StatusOK || !strings.Contains(metrics, "\nllmfw_") {
+				t.Fatalf("/metrics %d without llmfw_ series", code)
+			}
+			total = 0
+			for _, m := range transactionsTotal.FindAllStringSubmatch(metrics, -1) {
+				v, _ := strconv.ParseFloat(m[3], 64)
+				total += v
+			}
+			if total >= 1 || time.Now().After(deadline) {
+				break
+			}
 		}
 		if total < 1 {
-			t.Errorf("no llmfw_*transactions*_total counter ≥ 1 after one transaction; llmfw series:\n%s", llmfwLines(metrics))
+			t.Errorf("no llmfw_*transactions*_total counter ≥ 1 within 5s of one transaction; llmfw series:\n%s", llmfwLines(metrics))
 		}
 	})
 }

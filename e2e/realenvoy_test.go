@@ -35,6 +35,13 @@ func envoyBinary(t testing.TB) string {
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("LLMFW_ENVOY=%s: %v (run `make tools`)", p, err)
 	}
+	pin, err := os.ReadFile("../.envoy-version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := envoyVersion(t, p), strings.TrimSpace(string(pin)); got != want {
+		t.Fatalf("LLMFW_ENVOY=%s is Envoy %s, but .envoy-version pins %s (run `make tools`)", p, got, want)
+	}
 	return p
 }
 

@@ -133,7 +133,6 @@ type run struct {
 	blockStatus                             map[string]int64
 	errKinds                                map[string]int64
 	errors                                  atomic.Int64
-	lastEnd                                 atomic.Int64
 }
 
 // Run plays the load until cfg.Duration or cfg.Count, then waits for the

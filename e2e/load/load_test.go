@@ -107,7 +107,6 @@ func (s *scripted) Process(st extprocv3.ExternalProcessor_ProcessServer) error {
 
 type peekStream struct {
 	extprocv3.ExternalProcessor_ProcessServer
-	action string
 }
 
 func (p *peekStream) Recv() (*extprocv3.ProcessingRequest, error) {

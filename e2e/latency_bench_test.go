@@ -14,7 +14,7 @@ import (
 
 	"github.com/llm-firewall/llm-firewall/e2e/internal/envoyemu"
 	"github.com/llm-firewall/llm-firewall/e2e/internal/fakellm"
-	"github.com/llm-firewall/llm-firewall/e2e/load"
+	"github.com/llm-firewall/llm-firewall/internal/load"
 )
 
 // BenchmarkRealEnvoyAddedLatency measures what the firewall adds to a

@@ -15,7 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	_ "github.com/llm-firewall/llm-firewall/detectors/all"
-	"github.com/llm-firewall/llm-firewall/extproc/codec"
+	"github.com/llm-firewall/llm-firewall/internal/codec"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 

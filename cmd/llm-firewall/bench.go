@@ -17,7 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/llm-firewall/llm-firewall/e2e/load"
+	"github.com/llm-firewall/llm-firewall/internal/load"
 )
 
 const benchUsage = `usage: llm-firewall bench (--addr ADDR | --self) [--baseline-noop] [flags]

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llm-firewall/llm-firewall/e2e/load"
+	"github.com/llm-firewall/llm-firewall/internal/load"
 )
 
 func writeMix(t *testing.T) string {

@@ -5,7 +5,8 @@
 // percentiles, blocks, errors and the server's resident memory. It also
 // holds a no-op ext_proc server, the baseline the firewall is compared with.
 //
-// It is an ordinary package (no build tag) so cmd/llm-firewall can import
-// it; it must not import the e2e suite or anything built with the e2e tag,
-// nor the firewall's own packages (it measures any ext_proc server).
+// It lives under internal/ (not a supported Go API): `llm-firewall bench`
+// and the e2e suite's benchmarks share it. It must not import the e2e suite
+// or anything built with the e2e tag, nor the firewall's own packages (it
+// measures any ext_proc server).
 package load

@@ -95,10 +95,7 @@ func immediateReply(api codec.API, v *pipeline.Verdict, md *structpb.Struct) *ex
 	if status < 400 || status > 599 {
 		status = 500
 	}
-	code := "llmfw_blocked"
-	if v.Cause != pipeline.CauseNone {
-		code = "llmfw_" + string(v.Cause)
-	}
+	code := v.ErrorCode()
 	msg := v.Reason
 	if msg == "" {
 		msg = "request refused by llm-firewall"
@@ -140,7 +137,7 @@ func decisionMetadata(dir pipeline.Direction, v *pipeline.Verdict) *structpb.Str
 	}
 	fields := map[string]*structpb.Value{
 		"decision_id":    structpb.NewStringValue(v.DecisionID),
-		"action":         structpb.NewStringValue(decisionLabel(v)),
+		"action":         structpb.NewStringValue(v.Label()),
 		"direction":      structpb.NewStringValue(dir.String()),
 		"policy":         structpb.NewStringValue(v.Policy),
 		"policy_version": structpb.NewStringValue(v.PolicyVersion),
@@ -154,15 +151,6 @@ func decisionMetadata(dir pipeline.Direction, v *pipeline.Verdict) *structpb.Str
 	return &structpb.Struct{Fields: map[string]*structpb.Value{
 		MetadataNS: structpb.NewStructValue(&structpb.Struct{Fields: fields}),
 	}}
-}
-
-// decisionLabel is the x-llmfw-decision value: the action, or "shadow" when a
-// shadow policy would have acted.
-func decisionLabel(v *pipeline.Verdict) string {
-	if v.Shadow {
-		return "shadow"
-	}
-	return v.Action.String()
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/llm-firewall/llm-firewall/internal/scan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 	"github.com/llm-firewall/llm-firewall/pipeline/audit"
 )
@@ -56,6 +57,7 @@ type Server struct {
 
 	cfg      Config
 	engine   *pipeline.Engine
+	step     *scan.Step
 	policies atomic.Pointer[pipeline.PolicySet]
 	metrics  *Metrics
 	log      *slog.Logger
@@ -113,6 +115,7 @@ func NewServer(cfg Config, engine *pipeline.Engine, m *Metrics, log *slog.Logger
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, engine: engine, metrics: m, log: log}
+	s.step = &scan.Step{Engine: engine, MaxBodyBytes: cfg.MaxBodyBytes, Log: log}
 	if cfg.MaxStreams > 0 {
 		s.slots = make(chan struct{}, cfg.MaxStreams)
 	}

@@ -135,7 +135,7 @@ func (g *sseGuard) feed(chunk []byte, eos bool) (out []byte, err error) {
 
 func (g *sseGuard) failVerdict(err error) pipeline.Verdict {
 	if errors.Is(err, codec.ErrTooLarge) {
-		return g.tx.tooLarge(&g.tx.resp, g.tx.s.cfg.MaxBodyBytes+1)
+		return g.tx.s.step.TooLarge(g.tx.policy, pipeline.Response, g.tx.s.cfg.MaxBodyBytes+1)
 	}
 	return g.tx.s.engine.FailClosed(g.tx.policy, pipeline.Response, pipeline.CauseMalformed, 502, "malformed event stream")
 }
@@ -145,7 +145,7 @@ func (g *sseGuard) failVerdict(err error) pipeline.Verdict {
 // stream must be cut.
 func (g *sseGuard) scan(newWholes int, eos bool) (*pipeline.Verdict, bool) {
 	tx := g.tx
-	in := pipeline.Input{Direction: pipeline.Response, Meta: g.dec.Meta(), Route: tx.selector.RouteName, Exchange: tx.exchange}
+	in := pipeline.Input{Meta: g.dec.Meta(), Route: tx.selector.RouteName}
 	var refs []segRef
 	for k := 0; k < g.dec.Streams(); k++ {
 		text, seg := g.dec.Stream(k)
@@ -174,7 +174,7 @@ func (g *sseGuard) scan(newWholes int, eos bool) (*pipeline.Verdict, bool) {
 		return nil, false
 	}
 	ctx, cancel := tx.s.budgetCtx(tx.ctx)
-	v := tx.s.engine.EvaluatePart(ctx, tx.policy, &in)
+	v, restores := tx.s.step.Window(ctx, tx.policy, &in, &tx.conv)
 	cancel()
 	if v.Cause != pipeline.CauseNone {
 		return &v, true
@@ -203,18 +203,14 @@ func (g *sseGuard) scan(newWholes int, eos bool) (*pipeline.Verdict, bool) {
 	for _, r := range v.Redactions {
 		if !g.apply(refs, r) && !r.Pseudonym && r.With != "" {
 			// The text to cut has already gone out: stop the rest.
-			bv := v
-			bv.Action, bv.WouldBe, bv.Status, bv.Redactions = pipeline.Block, pipeline.Block, tx.policy.BlockStatus, nil
-			bv.Reason = "blocked: a redaction reached text already released"
+			bv := v.Escalated(tx.policy.BlockStatus, "a redaction reached text already released")
 			return &bv, true
 		}
 	}
-	if tx.vault.Len() > 0 {
-		// A restoration over released text would leave the token there,
-		// which is safe: nothing to cut.
-		for _, r := range tx.vault.Restorations(in.Segments) {
-			g.apply(refs, r)
-		}
+	// A restoration over released text would leave the token there, which
+	// is safe: nothing to cut.
+	for _, r := range restores {
+		g.apply(refs, r)
 	}
 	return nil, false
 }
@@ -355,10 +351,7 @@ func (g *sseGuard) cut(v *pipeline.Verdict) []byte {
 	fv := *v
 	fv.Findings = append(slices.Clone(g.findings), v.Findings...)
 	g.final = &fv
-	code := "llmfw_blocked"
-	if v.Cause != pipeline.CauseNone {
-		code = "llmfw_" + string(v.Cause)
-	}
+	code := v.ErrorCode()
 	msg := v.Reason
 	if msg == "" {
 		msg = "response blocked by policy"
@@ -381,7 +374,7 @@ func (g *sseGuard) verdict() pipeline.Verdict {
 // scan as it arrives: text/event-stream without a content-encoding (a
 // compressed stream is held and scanned whole instead).
 func (tx *transaction) guardsStream(d *direction) bool {
-	if !isEventStream(d.contentType) {
+	if !codec.IsEventStream(d.contentType) {
 		return false
 	}
 	if enc := d.encoding; enc != "" && !equalFoldTrim(enc, "identity") {
@@ -431,28 +424,23 @@ func (tx *transaction) streamChunk(d *direction, ph phase, chunk []byte, eos boo
 		if buffered {
 			return tx.refuse(d, &v)
 		}
-		tx.outcome = "blocked"
-		if v.Cause != pipeline.CauseNone {
-			tx.outcome = "fail_closed"
-		}
-		tx.audit(d.dir, &v)
-		return continueReply(ph, nil, replaceBody(out), decisionMetadata(d.dir, &v))
+		// Cut mid-stream: the released events stay, the provider's error
+		// event and a clean end follow.
+		tx.outcome = blockOutcome(&v)
 	}
-	tx.audit(d.dir, &v)
-	md := decisionMetadata(d.dir, &v)
-	if buffered {
-		hs := &headerSet{}
-		if bytes.Equal(out, chunk) {
-			tx.decisionHeaders(hs, d, &v)
-			return continueReply(ph, hs, nil, md)
+	o := bodyOut{streamed: !buffered, setLength: d.hasLength}
+	switch {
+	case !buffered:
+		// The guard holds the events back: what it releases replaces the
+		// chunk, nothing included.
+		o.body = out
+		if o.body == nil {
+			o.body = []byte{}
 		}
-		if d.hasLength {
-			hs.Set("content-length", itoa(len(out)))
-		}
-		tx.decisionHeaders(hs, d, &v)
-		return continueReply(ph, hs, replaceBody(out), md)
+	case !bytes.Equal(out, chunk):
+		o.body = out
 	}
-	return continueReply(ph, nil, replaceBody(out), md)
+	return tx.answer(d, ph, &v, o)
 }
 
 func equalFoldTrim(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a), b) }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llm-firewall/llm-firewall/internal/scan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -33,6 +34,7 @@ const (
 type Handler struct {
 	cfg      Config
 	engine   *pipeline.Engine
+	step     *scan.Step
 	policies func() *pipeline.PolicySet
 	metrics  *Metrics
 	log      *slog.Logger
@@ -60,6 +62,7 @@ func NewHandler(cfg Config, engine *pipeline.Engine, policies func() *pipeline.P
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, engine: engine, policies: policies, metrics: m, log: log, mux: http.NewServeMux()}
+	h.step = &scan.Step{Engine: engine, MaxBodyBytes: cfg.MaxBodyBytes, Log: log}
 	h.mux.HandleFunc(PathGuard, h.endpoint(PathGuard, h.guard, h.guardRefusal))
 	h.mux.HandleFunc(PathScan, h.endpoint(PathScan, h.scan, h.scanRefusal))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +198,7 @@ func (h *Handler) audit(c *call, dir pipeline.Direction, api string, v *pipeline
 		slog.String("transport", "http"),
 		slog.String("endpoint", c.endpoint),
 		slog.String("direction", dir.String()),
-		slog.String("action", decisionLabel(v)),
+		slog.String("action", v.Label()),
 		slog.String("would_be", v.WouldBe.String()),
 		slog.String("cause", string(v.Cause)),
 		slog.Int("status", v.Status),
@@ -205,14 +208,6 @@ func (h *Handler) audit(c *call, dir pipeline.Direction, api string, v *pipeline
 		slog.String("api", api),
 		slog.Bool("cached", v.Cached),
 	)
-}
-
-// decisionLabel is the x-llmfw-decision value.
-func decisionLabel(v *pipeline.Verdict) string {
-	if v.Shadow {
-		return "shadow"
-	}
-	return v.Action.String()
 }
 
 // outcomeOf is the metrics outcome of the strongest verdict of a request.

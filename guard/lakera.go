@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/llm-firewall/llm-firewall/internal/codec"
+	"github.com/llm-firewall/llm-firewall/internal/scan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -131,33 +132,26 @@ type guardOptions struct {
 	payload, breakdown, devInfo bool
 }
 
-// screen evaluates the messages; every path ends in at least one verdict.
+// screen evaluates the messages with the scan step; every path ends in at
+// least one verdict.
 func (h *Handler) screen(c *call, p *pipeline.Policy, messages []byte) []*unit {
-	if v, ok := h.engine.CheckBodySize(p, pipeline.Request, len(c.body)); !ok {
-		return []*unit{{v: v}}
-	}
-	lim := codec.Limits{MaxBytes: h.cfg.MaxBodyBytes + 16}
-	req, resp, err := messageUnits(messages, lim)
-	switch {
-	case err != nil && errTooLarge(err):
-		return []*unit{{v: h.engine.FailClosed(p, pipeline.Request, pipeline.CauseTooLarge, http.StatusRequestEntityTooLarge, "messages hold more values than the firewall scans")}}
-	case err != nil && p.RejectMalformed:
-		return []*unit{{v: h.engine.FailClosed(p, pipeline.Request, pipeline.CauseMalformed, http.StatusBadRequest, "malformed messages: "+err.Error())}}
-	case err != nil:
-		u, lerr := lenientUnit(messages, lim)
-		if lerr != nil {
-			return []*unit{{v: h.engine.FailClosed(p, pipeline.Request, pipeline.CauseTooLarge, http.StatusRequestEntityTooLarge, "messages too large to scan")}}
-		}
-		req = u
-	}
-	units := []*unit{req}
-	if resp != nil {
-		units = append(units, resp)
-	}
 	ctx, cancel := context.WithTimeout(c.ctx, h.cfg.Budget)
 	defer cancel()
-	for _, u := range units {
-		u.v = h.evaluate(ctx, p, &u.in, c.id)
+	var conv scan.Conversation
+	r := h.step.Scan(ctx, p, &scan.Message{
+		Direction: pipeline.Request, API: codec.OpenAIChat, Body: wrapMessages(messages),
+		ID: c.id, FindingsOnly: true,
+	}, &conv)
+	if r.Doc == nil {
+		// Refused before anything was read (size, malformed, budget).
+		return []*unit{{v: r.Verdict}}
+	}
+	req, resp := messageUnits(r.Doc, r.API)
+	req.v = r.Verdict
+	units := []*unit{req}
+	if resp != nil {
+		resp.v = h.evaluate(ctx, p, &resp.in, c.id)
+		units = append(units, resp)
 	}
 	return units
 }
@@ -288,7 +282,7 @@ func buildGuardResponse(p *pipeline.Policy, opts guardOptions, units []*unit, id
 			rules = []string{}
 		}
 		resp.LLMFW = guardDecision{
-			DecisionID: id, Action: decisionLabel(strongest), WouldBe: strongest.WouldBe.String(),
+			DecisionID: id, Action: strongest.Label(), WouldBe: strongest.WouldBe.String(),
 			Policy: strongest.Policy, PolicyVersion: strongest.PolicyVersion, Rules: rules, Cause: string(strongest.Cause),
 		}
 	}

@@ -5,16 +5,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llm-firewall/llm-firewall/internal/codec"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
 // chatUnit decodes messages the way /v2/guard does.
 func chatUnit(t *testing.T, messages string) *unit {
 	t.Helper()
-	req, _, err := messageUnits([]byte(messages), limitsForTest)
+	doc, err := codec.DecodeRequest(codec.OpenAIChat, wrapMessages([]byte(messages)), limitsForTest)
 	if err != nil {
 		t.Fatal(err)
 	}
+	req, _ := messageUnits(doc, codec.OpenAIChat)
 	return req
 }
 

@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
@@ -19,8 +18,10 @@ type unit struct {
 	// only text Lakera's character offsets can point into.
 	msg   []int
 	whole []bool
-	doc   *codec.Document // the decoded document, for rewriting (native API)
 	v     pipeline.Verdict
+	// out is the body the scan step rewrote (/v1/scan); nil when it did
+	// not change.
+	out []byte
 }
 
 // messageIndex reads the message index from a codec field locator
@@ -42,9 +43,21 @@ func messageIndex(field string) (idx int, whole bool) {
 	return n, rest[end+1:] == ".content"
 }
 
-// messageUnits maps Lakera's OpenAI-style messages onto evaluations with
-// the same codec the ext_proc path uses for /v1/chat/completions, so roles,
-// content parts, tool calls and unknown fields are read the same way.
+// wrapMessages makes Lakera's messages array an OpenAI chat request body,
+// so it is read by the same codec (and the same scan step) as
+// /v1/chat/completions on ext_proc.
+func wrapMessages(raw []byte) []byte {
+	wrapped := make([]byte, 0, len(raw)+14)
+	wrapped = append(wrapped, `{"messages":`...)
+	wrapped = append(wrapped, raw...)
+	return append(wrapped, '}')
+}
+
+// messageUnits maps the decoded messages onto evaluations: roles, content
+// parts, tool calls and unknown fields are read as ext_proc reads a chat
+// request. api is what the scan step read them as: a body that was not
+// chat-shaped (policy malformed: allow) was scanned as text, and then no
+// segment maps to a message.
 //
 // Every message is evaluated in the request direction, as a chat request
 // carrying that history would be. When the list ends with assistant
@@ -53,20 +66,18 @@ func messageIndex(field string) (idx int, whole bool) {
 // are evaluated a second time in the response direction, with the earlier
 // system prompt as the exchange, so output checks (system-prompt leakage,
 // exfiltration links) see them as answers.
-func messageUnits(raw []byte, lim codec.Limits) (req, resp *unit, err error) {
-	wrapped := make([]byte, 0, len(raw)+14)
-	wrapped = append(wrapped, `{"messages":`...)
-	wrapped = append(wrapped, raw...)
-	wrapped = append(wrapped, '}')
-	doc, err := codec.DecodeRequest(codec.OpenAIChat, wrapped, lim)
-	if err != nil {
-		return nil, nil, err
-	}
+func messageUnits(doc *codec.Document, api codec.API) (req, resp *unit) {
 	segs := doc.Segments()
 	req = &unit{
 		in:  pipeline.Input{Direction: pipeline.Request, Meta: doc.Meta(), Segments: segs},
-		api: string(codec.OpenAIChat), doc: doc,
+		api: string(api),
 		msg: make([]int, len(segs)), whole: make([]bool, len(segs)),
+	}
+	if api != codec.OpenAIChat {
+		for i := range req.msg {
+			req.msg[i] = -1
+		}
+		return req, nil
 	}
 	for i, s := range segs {
 		req.msg[i], req.whole[i] = messageIndex(s.Field)
@@ -86,7 +97,7 @@ func messageUnits(raw []byte, lim codec.Limits) (req, resp *unit, err error) {
 		first = m
 	}
 	if first == n {
-		return req, nil, nil
+		return req, nil
 	}
 	resp = &unit{api: string(codec.OpenAIChat)}
 	var earlier []pipeline.Segment
@@ -105,28 +116,5 @@ func messageUnits(raw []byte, lim codec.Limits) (req, resp *unit, err error) {
 	resp.in.Direction = pipeline.Response
 	resp.in.Meta = pipeline.Meta{API: string(codec.OpenAIChat), Messages: n - first, BodyBytes: bytes}
 	resp.in.Exchange = pipeline.ExchangeFor(earlier)
-	return req, resp, nil
+	return req, resp
 }
-
-// lenientUnit scans a body whose messages are not chat-shaped as text
-// (policy malformed: allow), like extproc's fallback; no segment maps to a
-// message.
-func lenientUnit(body []byte, lim codec.Limits) (*unit, error) {
-	doc, err := codec.DecodeLenient(body, pipeline.Request, lim)
-	if err != nil {
-		return nil, err
-	}
-	segs := doc.Segments()
-	u := &unit{
-		in:  pipeline.Input{Direction: pipeline.Request, Meta: doc.Meta(), Segments: segs},
-		api: string(codec.PlainText), doc: doc,
-		msg: make([]int, len(segs)), whole: make([]bool, len(segs)),
-	}
-	for i := range u.msg {
-		u.msg[i] = -1
-	}
-	return u, nil
-}
-
-// errTooLarge reports whether a decode error is the codec's size bound.
-func errTooLarge(err error) bool { return errors.Is(err, codec.ErrTooLarge) }

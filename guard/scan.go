@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/llm-firewall/llm-firewall/internal/codec"
+	"github.com/llm-firewall/llm-firewall/internal/scan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -182,68 +183,24 @@ func textRole(s string, dir pipeline.Direction) (pipeline.Role, bool) {
 	return "", false
 }
 
-var provenanceOf = map[pipeline.Role]pipeline.Provenance{
-	pipeline.RoleUser: pipeline.FromUser, pipeline.RoleSystem: pipeline.FromSystem,
-	pipeline.RoleAssistant: pipeline.FromModel, pipeline.RoleTool: pipeline.FromTool,
-}
-
-// scanUnit decodes and evaluates; every path ends in a verdict, and a
-// redaction that cannot be written back becomes a block, as in ext_proc.
+// scanUnit runs the scan step on a text or body; every path ends in a
+// verdict, and a redaction that cannot be written back becomes a block, as
+// on ext_proc.
 func (h *Handler) scanUnit(c *call, p *pipeline.Policy, dir pipeline.Direction, api codec.API, raw []byte, role pipeline.Role) *unit {
-	u := &unit{api: string(api), in: pipeline.Input{Direction: dir}}
-	if v, ok := h.engine.CheckBodySize(p, dir, len(raw)); !ok {
-		u.v = v
-		return u
-	}
-	lim := codec.Limits{MaxBytes: h.cfg.MaxBodyBytes}
-	doc, err := decodeScan(api, dir, raw, lim)
-	if err != nil && !errTooLarge(err) && !(api.IsLLM() && p.RejectMalformed) {
-		doc, err = codec.DecodeLenient(raw, dir, lim)
-		u.api = string(codec.PlainText)
-	}
-	switch {
-	case err != nil && errTooLarge(err):
-		u.v = h.engine.FailClosed(p, dir, pipeline.CauseTooLarge, http.StatusRequestEntityTooLarge, "body holds more values than the firewall scans")
-		return u
-	case err != nil:
-		u.v = h.engine.FailClosed(p, dir, pipeline.CauseMalformed, http.StatusBadRequest, "malformed "+string(api)+" body: "+err.Error())
-		return u
-	}
-	u.doc = doc
-	u.in.Meta = doc.Meta()
-	u.in.Segments = doc.Segments()
-	if role != "" {
-		// A text is one message of the given role, as `llm-firewall scan`
-		// evaluates it; the codec's own plain-text segments are role-less.
-		segs := make([]pipeline.Segment, len(u.in.Segments))
-		for i, s := range u.in.Segments {
-			s.Role, s.Provenance = role, provenanceOf[role]
-			segs[i] = s
-		}
-		u.in.Segments = segs
-		u.in.Meta.Messages = 1
-	}
 	ctx, cancel := context.WithTimeout(c.ctx, h.cfg.Budget)
 	defer cancel()
-	u.v = h.evaluate(ctx, p, &u.in, c.id)
+	// A fresh exchange: the guard sees one message, so a request's
+	// pseudonyms are never restored and no canary is planted.
+	var conv scan.Conversation
+	r := h.step.Scan(ctx, p, &scan.Message{Direction: dir, API: api, Body: raw, Role: role, ID: c.id}, &conv)
+	u := &unit{api: string(r.API), v: r.Verdict, out: r.Body, in: pipeline.Input{Direction: dir}}
+	if r.Doc != nil {
+		u.in.Meta, u.in.Segments = r.Doc.Meta(), r.Doc.Segments()
+		if role != "" {
+			u.in.Segments = scan.AsMessage(u.in.Segments, role)
+		}
+	}
 	return u
-}
-
-func decodeScan(api codec.API, dir pipeline.Direction, raw []byte, lim codec.Limits) (*codec.Document, error) {
-	if dir == pipeline.Request {
-		return codec.DecodeRequest(api, raw, lim)
-	}
-	if api.IsLLM() && looksLikeSSE(raw) {
-		return codec.DecodeSSE(api, raw, lim)
-	}
-	return codec.DecodeResponse(api, raw, lim)
-}
-
-// looksLikeSSE reports whether a response body is a server-sent event
-// stream rather than one JSON document.
-func looksLikeSSE(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return bytes.HasPrefix(b, []byte("data:")) || bytes.HasPrefix(b, []byte("event:")) || bytes.HasPrefix(b, []byte(":"))
 }
 
 // scanAnswer writes the verdict; asString says the input was text (or a
@@ -257,27 +214,12 @@ func (h *Handler) scanAnswer(w http.ResponseWriter, u *unit, asString bool) {
 		Direction: u.in.Direction.String(), Cached: v.Cached,
 		Rules: v.Rules(), Findings: []scanFinding{},
 	}
-	if v.Action == pipeline.Redact && u.doc != nil {
-		reds := v.Redactions
-		var vault pipeline.Vault
-		if u.in.Direction == pipeline.Request {
-			vault.Pseudonymize(reds, u.in.Segments)
-		}
-		out, err := u.doc.Rewrite(reds)
-		switch {
-		case err != nil:
-			// What cannot be cut out in place is blocked: the findings
-			// stand, only the remedy changes.
-			v.Action, v.WouldBe, v.Status = pipeline.Block, pipeline.Block, 403
-			if rules := v.Rules(); len(rules) > 0 {
-				v.Reason = "blocked: " + rules[0] + " (cannot be redacted in place)"
-			}
-			resp.Status, resp.Reason = v.Status, v.Reason
-		case asString:
-			s := string(out)
+	if v.Action == pipeline.Redact && u.out != nil {
+		if asString {
+			s := string(u.out)
 			resp.RedactedText = &s
-		default:
-			resp.RedactedBody = out
+		} else {
+			resp.RedactedBody = u.out
 		}
 	}
 	resp.Action, resp.WouldBe = v.Action.String(), v.WouldBe.String()
@@ -303,7 +245,7 @@ func (h *Handler) scanAnswer(w http.ResponseWriter, u *unit, asString bool) {
 		}
 		resp.Findings = append(resp.Findings, sf)
 	}
-	w.Header().Set(HeaderDecision, decisionLabel(v))
+	w.Header().Set(HeaderDecision, v.Label())
 	writeJSON(w, http.StatusOK, resp)
 }
 

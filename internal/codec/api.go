@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"mime"
 	"strings"
 )
@@ -56,18 +57,36 @@ func ForRequest(path, contentType string) API {
 			return r.api
 		}
 	}
-	if isJSONContentType(contentType) {
+	if IsJSONContentType(contentType) {
 		return GenericJSON
 	}
 	return PlainText
 }
 
-func isJSONContentType(ct string) bool {
+// mediaType is the media type of a content-type value, lower case, without
+// parameters (also for sloppy headers mime refuses).
+func mediaType(ct string) string {
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		// Fall back to the part before any parameters for sloppy headers.
 		mt, _, _ = strings.Cut(ct, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
 	}
+	return mt
+}
+
+// IsJSONContentType reports a JSON media type: application/json,
+// text/json or any +json suffix.
+func IsJSONContentType(ct string) bool {
+	mt := mediaType(ct)
 	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
+}
+
+// IsEventStream reports the text/event-stream media type.
+func IsEventStream(ct string) bool { return mediaType(ct) == "text/event-stream" }
+
+// LooksLikeSSE reports whether a body begins like a server-sent event
+// stream (a field or a comment line) rather than a JSON document.
+func LooksLikeSSE(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return bytes.HasPrefix(b, []byte("data:")) || bytes.HasPrefix(b, []byte("event:")) || bytes.HasPrefix(b, []byte(":"))
 }

@@ -73,8 +73,8 @@ type transaction struct {
 	// stream: never logged, never cached.
 	conv scan.Conversation
 
-	reqStream bool      // the request asked for a streamed answer (stream: true)
-	guard     *sseGuard // scans a text/event-stream answer as it arrives
+	reqStream bool         // the request asked for a streamed answer (stream: true)
+	guard     *scan.Stream // scans a text/event-stream answer as it arrives
 }
 
 func newTransaction(s *Server, ctx context.Context) *transaction {
@@ -213,7 +213,7 @@ func (tx *transaction) dispatch(req *extprocv3.ProcessingRequest) (*extprocv3.Pr
 // so the stream fails with a gRPC error, which Envoy turns into a local reply
 // under failure_mode_allow: false.
 func (tx *transaction) trailers(d *direction, ph phase) (*extprocv3.ProcessingResponse, error) {
-	if len(d.held) > 0 || (d.dir == pipeline.Response && tx.guard != nil && tx.guard.final == nil) {
+	if len(d.held) > 0 || (d.dir == pipeline.Response && tx.guard != nil && tx.guard.Final() == nil) {
 		v := tx.s.engine.FailClosed(tx.policy, d.dir, pipeline.CauseUnscanned, 0, "body held for scanning ended in trailers")
 		v.DecisionID = tx.id
 		tx.outcome = "fail_closed"

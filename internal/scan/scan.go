@@ -10,6 +10,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -116,6 +117,9 @@ func (s *Step) Scan(ctx context.Context, p *pipeline.Policy, m *Message, conv *C
 		// verdict for it.
 		r.Verdict = s.Engine.Evaluate(ctx, p, &pipeline.Input{Direction: m.Direction})
 		return r
+	}
+	if m.Direction == pipeline.Response && m.Role == "" && !m.FindingsOnly && isEventStream(m, body) && !(decoded && m.EncodingFixed) {
+		return s.scanStream(ctx, p, m, body, decoded, conv)
 	}
 	doc, api, err := s.decode(p, m, body)
 	if err != nil {
@@ -285,9 +289,7 @@ func (s *Step) decode(p *pipeline.Policy, m *Message, body []byte) (*codec.Docum
 		}
 		return lenient()
 	}
-	// An event stream by its content-type, or, when the transport has
-	// none, by its first line.
-	if codec.IsEventStream(m.ContentType) || (m.ContentType == "" && m.API.IsLLM() && codec.LooksLikeSSE(body)) {
+	if isEventStream(m, body) {
 		doc, err := codec.DecodeSSE(m.API, body, lim)
 		return doc, m.API, err
 	}
@@ -308,6 +310,30 @@ func (s *Step) decode(p *pipeline.Policy, m *Message, body []byte) (*codec.Docum
 		}
 	}
 	return lenient()
+}
+
+// isEventStream says an answer is a server-sent event stream: by its
+// content-type, or, when the transport has none, by its first line.
+func isEventStream(m *Message, body []byte) bool {
+	return codec.IsEventStream(m.ContentType) || (m.ContentType == "" && m.API.IsLLM() && codec.LooksLikeSSE(body))
+}
+
+// scanStream scans a whole event-stream answer with the same stream
+// scanner a streamed one goes through, in one window: the same verdict,
+// and the same events rewritten, whichever way the answer arrived.
+func (s *Step) scanStream(ctx context.Context, p *pipeline.Policy, m *Message, body []byte, decoded bool, conv *Conversation) Result {
+	st := s.NewStream(p, m.API, m.Route, conv, func() (context.Context, context.CancelFunc) { return ctx, func() {} })
+	out, _ := st.Feed(body, true) // the first feed is never after a cut
+	r := Result{API: m.API, Decoded: decoded, Verdict: *st.Final()}
+	if r.Verdict.Cause == pipeline.CauseNone {
+		// Windows are evaluated as parts: the decision is counted here,
+		// once (fail-closed verdicts were counted when made).
+		s.Engine.Record(pipeline.Response, &r.Verdict)
+	}
+	if r.Verdict.Action != pipeline.Block && !bytes.Equal(out, body) {
+		r.Body = out
+	}
+	return r
 }
 
 // AsMessage gives every segment of a text the role (and its provenance)

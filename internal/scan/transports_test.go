@@ -131,7 +131,9 @@ func TestTransportsAgree(t *testing.T) {
 // ---------------------------------------------------------------------------
 // ext_proc
 
-type extProcFront struct{ client extprocv3.ExternalProcessorClient }
+type extProcFront struct {
+	client extprocv3.ExternalProcessorClient
+}
 
 func newExtProc(t *testing.T, set *pipeline.PolicySet) *extProcFront {
 	t.Helper()

@@ -21,7 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	_ "github.com/llm-firewall/llm-firewall/detectors/all"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/guard"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -64,7 +64,7 @@ func guardAPIBase(t *testing.T, policyFile string) string {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	engine := pipeline.NewEngine(pipeline.WithMetrics(pipeline.NewMetrics(reg)))
+	engine := pipeline.NewEngine(all.EngineOptions(pipeline.WithMetrics(pipeline.NewMetrics(reg)))...)
 	h, err := guard.NewHandler(guard.Config{Tokens: guard.NewTokens(guardToken)}, engine,
 		func() *pipeline.PolicySet { return set }, guard.NewMetrics(reg), slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/llm-firewall/llm-firewall/cache"
-	_ "github.com/llm-firewall/llm-firewall/detectors/all"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/extproc"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -34,7 +34,7 @@ func benchServer(b *testing.B) *extproc.Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	srv := extproc.NewServer(extproc.Config{RequireProtocolConfig: true}, pipeline.NewEngine(pipeline.WithCache(store)), nil, nil)
+	srv := extproc.NewServer(extproc.Config{RequireProtocolConfig: true}, pipeline.NewEngine(all.EngineOptions(pipeline.WithCache(store))...), nil, nil)
 	srv.SetPolicies(ps)
 	return srv
 }

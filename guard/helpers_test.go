@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
-	_ "github.com/llm-firewall/llm-firewall/detectors/all"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/internal/codec"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -126,7 +126,7 @@ func newFixture(t testing.TB, cfg Config, set *pipeline.PolicySet) *fixture {
 	reg := prometheus.NewRegistry()
 	logs := &bytes.Buffer{}
 	log := slogJSON(logs)
-	engine := pipeline.NewEngine(pipeline.WithMetrics(pipeline.NewMetrics(reg)), pipeline.WithLogger(log))
+	engine := pipeline.NewEngine(all.EngineOptions(pipeline.WithMetrics(pipeline.NewMetrics(reg)), pipeline.WithLogger(log))...)
 	h, err := NewHandler(cfg, engine, func() *pipeline.PolicySet { return set }, NewMetrics(reg), log)
 	if err != nil {
 		t.Fatal(err)

@@ -33,25 +33,10 @@ type ViewUser interface {
 	UsesViews(dir Direction) bool
 }
 
-// Normalizer turns a segment's text into its View. detectors/normalize
-// installs one with SetNormalizer in its init.
+// Normalizer turns a segment's text into its View. The engine is given
+// one with WithNormalizer (detectors/normalize.Normalize; detectors/all
+// EngineOptions wires it); without one each view is the text as written.
 type Normalizer func(text string) View
-
-var normalizer Normalizer
-
-// SetNormalizer installs the normalizer; it is meant to be called once, from
-// an init function.
-func SetNormalizer(n Normalizer) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	normalizer = n
-}
-
-func currentNormalizer() Normalizer {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	return normalizer
-}
 
 // BodySizeChecker is implemented by detectors that bound the raw body size;
 // the transport calls it before decoding, so an oversize body is refused

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -26,9 +27,13 @@ type DecisionStore interface {
 
 // Engine runs policies. It is safe for concurrent use.
 type Engine struct {
-	cache   DecisionStore
-	metrics *Metrics
-	log     *slog.Logger
+	cache       DecisionStore
+	metrics     *Metrics
+	log         *slog.Logger
+	normalizer  Normalizer
+	canaryMaker CanaryMaker
+
+	noCanaryOnce sync.Once
 }
 
 // EngineOption configures an Engine.
@@ -43,13 +48,39 @@ func WithMetrics(m *Metrics) EngineOption { return func(e *Engine) { e.metrics =
 // WithLogger sets the logger for detector faults (never input text).
 func WithLogger(l *slog.Logger) EngineOption { return func(e *Engine) { e.log = l } }
 
+// WithNormalizer gives the detectors' views: the text normalizer
+// (detectors/normalize.Normalize). Without one, views are the text as
+// written, and NewEngine says so in its log.
+func WithNormalizer(n Normalizer) EngineOption { return func(e *Engine) { e.normalizer = n } }
+
+// WithCanaryMaker gives the canaries policies with canary: true plant
+// (detectors/output.MakeCanary). Without one no canary is planted, and the
+// first request that wanted one says so in the log.
+func WithCanaryMaker(m CanaryMaker) EngineOption { return func(e *Engine) { e.canaryMaker = m } }
+
 // NewEngine builds an Engine.
 func NewEngine(opts ...EngineOption) *Engine {
 	e := &Engine{log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(e)
 	}
+	if e.normalizer == nil {
+		e.log.Warn("engine without a text normalizer: detectors read text as written (confusables, zero-width characters and encodings are not undone); wire detectors/all EngineOptions")
+	}
 	return e
+}
+
+// NewCanary makes a canary with the engine's maker; ok is false when it has
+// none (said once in the log).
+func (e *Engine) NewCanary() (token, instruction string, ok bool) {
+	if e.canaryMaker == nil {
+		e.noCanaryOnce.Do(func() {
+			e.log.Warn("a policy asks for a canary, but the engine has no canary maker: none is planted (wire detectors/all EngineOptions)")
+		})
+		return "", "", false
+	}
+	token, instruction = e.canaryMaker()
+	return token, instruction, token != ""
 }
 
 // NewDecisionID returns a time-ordered unique ID (UUIDv7). The caller owns
@@ -276,7 +307,7 @@ func (e *Engine) runDetectors(ctx context.Context, p *Policy, in *Input) (res de
 		family = d.Family()
 		if in.Views == nil {
 			if vu, ok := d.Detector.(ViewUser); ok && vu.UsesViews(in.Direction) {
-				normalizeInput(in)
+				e.normalizeInput(in)
 			}
 		}
 		var (
@@ -340,10 +371,10 @@ func (e *Engine) panicked(family string, r any) detectResult {
 	return detectResult{cause: CausePanic}
 }
 
-// normalizeInput fills in.Views once; without a normalizer installed each
-// view is the text as it is, with an identity offset map.
-func normalizeInput(in *Input) {
-	n := currentNormalizer()
+// normalizeInput fills in.Views once; without a normalizer each view is
+// the text as it is, with an identity offset map.
+func (e *Engine) normalizeInput(in *Input) {
+	n := e.normalizer
 	in.Views = make([]View, len(in.Segments))
 	for i, s := range in.Segments {
 		if n != nil {

@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/llm-firewall/llm-firewall/cache"
-	_ "github.com/llm-firewall/llm-firewall/detectors/all"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -123,7 +123,7 @@ func input(texts ...string) *pipeline.Input {
 }
 
 func TestEvaluateActions(t *testing.T) {
-	e := pipeline.NewEngine()
+	e := pipeline.NewEngine(all.EngineOptions()...)
 	ctx := context.Background()
 	cases := []struct {
 		policy, text string
@@ -159,7 +159,7 @@ func TestEvaluateActions(t *testing.T) {
 }
 
 func TestRedactionsCoverEverySpan(t *testing.T) {
-	v := pipeline.NewEngine().Evaluate(context.Background(), policy(t, "redact"), input("a secret and a secret", "no", "secret"))
+	v := pipeline.NewEngine(all.EngineOptions()...).Evaluate(context.Background(), policy(t, "redact"), input("a secret and a secret", "no", "secret"))
 	if len(v.Redactions) != 3 {
 		t.Fatalf("want 3 redactions, got %+v", v.Redactions)
 	}
@@ -171,7 +171,7 @@ func TestRedactionsCoverEverySpan(t *testing.T) {
 
 func TestFailClosedPaths(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := pipeline.NewEngine(pipeline.WithMetrics(pipeline.NewMetrics(reg)))
+	e := pipeline.NewEngine(all.EngineOptions(pipeline.WithMetrics(pipeline.NewMetrics(reg)))...)
 	p := policy(t, "enforce")
 
 	v := e.Evaluate(context.Background(), p, input("PANIC"))
@@ -250,7 +250,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value str
 }
 
 func TestLimitsThroughPolicy(t *testing.T) {
-	e := pipeline.NewEngine()
+	e := pipeline.NewEngine(all.EngineOptions()...)
 	v := e.Evaluate(context.Background(), policy(t, "enforce"), input("a", "b", "c", "d"))
 	if v.Action != pipeline.Block || v.Status != 400 || v.Rules()[0] != "limits.messages" {
 		t.Fatalf("want limits.messages 400, got %+v", v)
@@ -274,7 +274,7 @@ func TestDecisionCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	e := pipeline.NewEngine(pipeline.WithCache(store))
+	e := pipeline.NewEngine(all.EngineOptions(pipeline.WithCache(store))...)
 	p := policy(t, "enforce")
 	before := calls.Load()
 	v1 := e.Evaluate(context.Background(), p, input("BLOCKME please"))
@@ -294,7 +294,7 @@ func TestDecisionCache(t *testing.T) {
 }
 
 func TestCacheFaultIsAMiss(t *testing.T) {
-	e := pipeline.NewEngine(pipeline.WithCache(&cache.Faulty{Err: errors.New("disk on fire")}))
+	e := pipeline.NewEngine(all.EngineOptions(pipeline.WithCache(&cache.Faulty{Err: errors.New("disk on fire")}))...)
 	p := policy(t, "enforce")
 	if v := e.Evaluate(context.Background(), p, input("BLOCKME")); v.Action != pipeline.Block || v.Cached {
 		t.Fatalf("a cache fault must not change the verdict: %+v", v)

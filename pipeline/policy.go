@@ -374,12 +374,6 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 		if _, listed := ps.Detectors["output"]; !listed {
 			return nil, fmt.Errorf("policy %q: canary: true needs the output detector in the policy (it is what blocks a leaked canary)", name)
 		}
-		canaryMu.RLock()
-		installed := canaryMaker != nil
-		canaryMu.RUnlock()
-		if !installed {
-			return nil, fmt.Errorf("policy %q: canary: true, but this build has no canary maker (detectors/output is not linked in)", name)
-		}
 	}
 	var err error
 	if p.RejectMalformed, err = blockOrAllow(name, "malformed", ps.Malformed); err != nil {

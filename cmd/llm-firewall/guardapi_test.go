@@ -13,6 +13,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -33,7 +34,7 @@ func TestGuardAPIStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := pipeline.NewEngine()
+	engine := pipeline.NewEngine(all.EngineOptions()...)
 	policies := func() *pipeline.PolicySet { return ps }
 	log := slog.New(slog.DiscardHandler)
 	base := GuardConfig{HTTPAddr: "127.0.0.1:0", HTTPMaxBodyBytes: 1 << 20, HTTPBudget: 150_000_000}

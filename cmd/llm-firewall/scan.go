@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -74,7 +75,7 @@ type scanFinding struct {
 }
 
 func newScannerFor(p *pipeline.Policy) *scanner {
-	return &scanner{engine: pipeline.NewEngine(), policy: p}
+	return &scanner{engine: pipeline.NewEngine(all.EngineOptions()...), policy: p}
 }
 
 // scan evaluates one text as a user message of a chat request.

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/llm-firewall/llm-firewall/cache"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/detectors/wasm"
 	"github.com/llm-firewall/llm-firewall/extproc"
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -58,7 +59,7 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 		return err
 	}
 
-	engineOpts := []pipeline.EngineOption{pipeline.WithMetrics(pipeline.NewMetrics(reg)), pipeline.WithLogger(log)}
+	engineOpts := all.EngineOptions(pipeline.WithMetrics(pipeline.NewMetrics(reg)), pipeline.WithLogger(log))
 	if cfg.CacheMaxMB > 0 {
 		store, err := cache.New(cache.Config{MaxMB: cfg.CacheMaxMB, TTL: cfg.CacheTTL}, reg)
 		if err != nil {

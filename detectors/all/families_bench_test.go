@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/llm-firewall/llm-firewall/detectors/all"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -47,7 +47,7 @@ func BenchmarkFamilies4KB(b *testing.B) {
 		texts[i] = prompt4KB(i)
 	}
 	run := func(b *testing.B, p *pipeline.Policy, dir pipeline.Direction) {
-		e := pipeline.NewEngine()
+		e := pipeline.NewEngine(all.EngineOptions()...)
 		b.ReportAllocs()
 		b.SetBytes(4096)
 		i := 0

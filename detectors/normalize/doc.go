@@ -7,8 +7,9 @@
 // leetspeak, Unicode tag characters, variation-selector smuggling, hidden
 // markup), each normalized again within depth and size limits.
 //
-// It installs itself with pipeline.SetNormalizer from init; importing it for
-// its side effect is enough. It owns no rule IDs: hidden or encoded content
+// The engine gets it explicitly (pipeline.WithNormalizer(Normalize), wired
+// by detectors/all EngineOptions); importing the package installs nothing.
+// It owns no rule IDs: hidden or encoded content
 // is reported as signals and layers, and detectors decide what they mean.
 // Like every detector package it imports only pipeline and the standard
 // library (plus golang.org/x/text); it must not import extproc, codecs,

@@ -11,8 +11,6 @@ import (
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
-func init() { pipeline.SetNormalizer(Normalize) }
-
 // Limits on decoding. A layer decoded from the text has depth 1; payloads are
 // decoded at most MaxDepth levels deep, the decoded bytes of one Normalize
 // call stay within MaxDecodedFactor times the input and MaxDecodedBytes, and

@@ -79,13 +79,14 @@ var checkNames = map[string]checkSet{
 // a response must reproduce to count as a leak.
 const DefaultLeakThreshold = 0.5
 
-func init() {
-	pipeline.Register(Family, New)
-	// Policies with canary: true plant a fresh canary per transaction.
-	pipeline.SetCanaryMaker(func() (string, string) {
-		t := NewCanary()
-		return t, CanaryInstruction(t)
-	})
+func init() { pipeline.Register(Family, New) }
+
+// MakeCanary is the pipeline.CanaryMaker of this family's canary format
+// (pipeline.WithCanaryMaker): a fresh token and the sentence that carries
+// it into a system prompt.
+func MakeCanary() (token, instruction string) {
+	t := NewCanary()
+	return t, CanaryInstruction(t)
 }
 
 // Detector is one configured instance; immutable and safe for concurrent use.

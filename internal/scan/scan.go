@@ -151,7 +151,7 @@ func (s *Step) Scan(ctx context.Context, p *pipeline.Policy, m *Message, conv *C
 		restores []pipeline.Redaction
 	)
 	if m.Direction == pipeline.Request {
-		note = plantCanary(p, m, doc, decoded, conv)
+		note = s.plantCanary(p, m, doc, decoded, conv)
 	} else {
 		restores = conv.Vault.Restorations(in.Segments)
 	}
@@ -206,12 +206,12 @@ func (s *Step) rewrite(p *pipeline.Policy, m *Message, r *Result, segs []pipelin
 // plantCanary records the request's system prompt for the answer's checks
 // and, when the policy asks for a canary and the body has a system prompt
 // to carry it, makes one and returns the note to plant.
-func plantCanary(p *pipeline.Policy, m *Message, doc *codec.Document, decoded bool, conv *Conversation) string {
+func (s *Step) plantCanary(p *pipeline.Policy, m *Message, doc *codec.Document, decoded bool, conv *Conversation) string {
 	conv.Exchange = pipeline.ExchangeFor(doc.Segments())
 	if !m.PlantCanary || !p.Canary || p.Mode != pipeline.Enforce || !doc.CanPlantSystem() || (decoded && m.EncodingFixed) {
 		return ""
 	}
-	token, note, ok := pipeline.NewCanary()
+	token, note, ok := s.Engine.NewCanary()
 	if !ok {
 		return ""
 	}

@@ -24,7 +24,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	_ "github.com/llm-firewall/llm-firewall/detectors/all"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/extproc"
 	"github.com/llm-firewall/llm-firewall/guard"
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -137,7 +137,7 @@ type extProcFront struct {
 
 func newExtProc(t *testing.T, set *pipeline.PolicySet) *extProcFront {
 	t.Helper()
-	srv := extproc.NewServer(extproc.Config{RequireProtocolConfig: true}, pipeline.NewEngine(), nil, nil)
+	srv := extproc.NewServer(extproc.Config{RequireProtocolConfig: true}, pipeline.NewEngine(all.EngineOptions()...), nil, nil)
 	srv.SetPolicies(set)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -241,7 +241,7 @@ type guardFront struct{ srv *httptest.Server }
 
 func newGuard(t *testing.T, set *pipeline.PolicySet) *guardFront {
 	t.Helper()
-	h, err := guard.NewHandler(guard.Config{AllowUnauthenticated: true}, pipeline.NewEngine(), func() *pipeline.PolicySet { return set }, nil, nil)
+	h, err := guard.NewHandler(guard.Config{AllowUnauthenticated: true}, pipeline.NewEngine(all.EngineOptions()...), func() *pipeline.PolicySet { return set }, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

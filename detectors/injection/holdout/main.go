@@ -25,7 +25,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	_ "github.com/llm-firewall/llm-firewall/detectors/all"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/detectors/injection"
 	"github.com/llm-firewall/llm-firewall/detectors/injection/classifier"
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -67,7 +67,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "holdout:", err)
 		os.Exit(1)
 	}
-	e := pipeline.NewEngine()
+	e := pipeline.NewEngine(all.EngineOptions()...)
 	f, err := os.Open(*data)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "holdout:", err)

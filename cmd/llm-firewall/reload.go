@@ -2,28 +2,24 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
-// policyReloader watches the policy file and swaps in each new version that
-// validates. It polls rather than using inotify: Kubernetes updates a
+// policyReloader checks the policy file (a task of the reload loop,
+// internal/reload) and swaps in each new version that validates. It polls
+// rather than using inotify: Kubernetes updates a
 // mounted ConfigMap by swapping a symlink, which file watches miss, and a
 // read of a small file every few seconds costs nothing.
 type policyReloader struct {
-	path     string
-	interval time.Duration
-	apply    func(*pipeline.PolicySet)
-	log      *slog.Logger
+	path  string
+	apply func(*pipeline.PolicySet)
+	log   *slog.Logger
 
 	sum     [32]byte // of the bytes last loaded (good or bad)
 	reloads *prometheus.CounterVec
@@ -31,9 +27,9 @@ type policyReloader struct {
 	last    prometheus.Gauge
 }
 
-func newPolicyReloader(path string, interval time.Duration, first []byte, set *pipeline.PolicySet, apply func(*pipeline.PolicySet), log *slog.Logger, reg prometheus.Registerer) *policyReloader {
+func newPolicyReloader(path string, first []byte, set *pipeline.PolicySet, apply func(*pipeline.PolicySet), log *slog.Logger, reg prometheus.Registerer) *policyReloader {
 	r := &policyReloader{
-		path: path, interval: interval, apply: apply, log: log, sum: sha256.Sum256(first),
+		path: path, apply: apply, log: log, sum: sha256.Sum256(first),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "llmfw_policy_reloads_total",
 			Help: "Policy file reloads by result: ok (swapped in) or rejected (invalid or unreadable; the running set stays).",
@@ -58,28 +54,6 @@ func (r *policyReloader) current(set *pipeline.PolicySet) {
 	r.info.Reset()
 	r.info.WithLabelValues(set.Version, set.Digest).Set(1)
 	r.last.SetToCurrentTime()
-}
-
-// run checks the file every interval and on SIGHUP until ctx ends.
-func (r *policyReloader) run(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var tick <-chan time.Time
-	if r.interval > 0 {
-		t := time.NewTicker(r.interval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick:
-		case <-hup:
-		}
-		r.check()
-	}
 }
 
 // check loads the file if its bytes changed. A file that cannot be read or

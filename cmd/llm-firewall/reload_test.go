@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -35,29 +36,8 @@ func TestPolicyHotReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	bound := make(chan listening, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, logs, bound) }()
-	var addr listening
-	select {
-	case addr = <-bound:
-	case err := <-done:
-		t.Fatalf("serve exited: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	metrics := func() string {
-		resp, err := http.Get("http://" + addr.Admin + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
+	metrics, stop := serveForTest(t, cfg, logs)
 	waitFor := func(what string) string {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
@@ -94,6 +74,86 @@ func TestPolicyHotReload(t *testing.T) {
 	if strings.Contains(m, `version="v1"`) {
 		t.Fatalf("reloaded policy not in force:\n%s", m)
 	}
-	cancel()
-	<-done
+	stop()
+}
+
+// One SIGHUP reaches every reloader through the one reload loop: the
+// policy file (not polled here) is read again, and the audit log, moved
+// away as logrotate does, is reopened at its path.
+func TestSIGHUPReloadsEverything(t *testing.T) {
+	dir := t.TempDir()
+	policyPath, auditPath := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "audit.jsonl")
+	write := func(version string) {
+		t.Helper()
+		src := "version: " + version + "\npolicies:\n  default:\n    detectors:\n      limits: {max_messages: 10}\n"
+		if err := os.WriteFile(policyPath+".tmp", []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(policyPath+".tmp", policyPath); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("v1")
+	cfg, err := loadConfig(map[string]string{"LLMFW_POLICY_FILE": policyPath, "LLMFW_POLICY_RELOAD_INTERVAL": "0s",
+		"LLMFW_AUDIT_FILE": auditPath,
+		"LLMFW_GRPC_ADDR":  "127.0.0.1:0", "LLMFW_ADMIN_ADDR": "127.0.0.1:0", "LLMFW_SHUTDOWN_GRACE": "1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncWriter{w: &bytes.Buffer{}}
+	metrics, stop := serveForTest(t, cfg, logs)
+
+	write("v2")
+	if err := os.Rename(auditPath, auditPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // no poll may pick it up: the interval is 0
+	if m := metrics(); !strings.Contains(m, `version="v1"} 1`) {
+		t.Fatalf("policy changed without SIGHUP:\n%s", m)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, statErr := os.Stat(auditPath)
+		if strings.Contains(metrics(), `version="v2"} 1`) && statErr == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after SIGHUP: policy v2 in force %v, audit log reopened %v (%v)\n%s",
+				strings.Contains(metrics(), `version="v2"} 1`), statErr == nil, statErr, logs.String())
+		}
+	}
+	stop()
+}
+
+// serveForTest runs serve on cfg until stop; metrics scrapes its admin
+// listener.
+func serveForTest(t *testing.T, cfg Config, logs io.Writer) (metrics func() string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	bound := make(chan listening, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, logs, bound) }()
+	var addr listening
+	select {
+	case addr = <-bound:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("serve did not start")
+	}
+	t.Cleanup(cancel)
+	metrics = func() string {
+		resp, err := http.Get("http://" + addr.Admin + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	return metrics, func() { cancel(); <-done }
 }

@@ -8,9 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -26,6 +24,7 @@ import (
 	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/detectors/wasm"
 	"github.com/llm-firewall/llm-firewall/extproc"
+	"github.com/llm-firewall/llm-firewall/internal/reload"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -80,11 +79,10 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 		Help: "Bytes of the in-flight memory budget (LLMFW_MAX_INFLIGHT_MB) held by bodies being held, decoded and scanned.",
 	}, func() float64 { return float64(srv.InflightBytes()) }))
 
-	creds, httpTLS, stopTLS, err := newGRPCTLS(cfg.TLSConfig, log, reg)
+	creds, httpTLS, tlsReload, err := newGRPCTLS(cfg.TLSConfig, log, reg)
 	if err != nil {
 		return err
 	}
-	defer stopTLS()
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
 		grpc.MaxSendMsgSize(cfg.MaxRecvBytes),
@@ -150,31 +148,26 @@ func serve(ctx context.Context, cfg Config, logw io.Writer, bound chan<- listeni
 		_ = admin.Close()
 		return err
 	}
+	// Everything that reloads from disk, on its interval and on SIGHUP.
+	tasks := []reload.Task{tlsReload}
 	if auditLog != nil {
 		// SIGHUP after logrotate moved the file: sign and close it, start
 		// the next one chained to it.
-		go func() {
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-hup:
-					if err := auditLog.Reopen(); err != nil {
-						log.Error("audit log reopen", "err", err)
-					}
-				}
+		tasks = append(tasks, reload.Task{Name: "audit log", Run: func() {
+			if err := auditLog.Reopen(); err != nil {
+				log.Error("audit log reopen", "err", err)
 			}
-		}()
+		}})
 	}
 	if cfg.PolicyFile != "" {
-		rl := newPolicyReloader(cfg.PolicyFile, cfg.PolicyReload, raw, policies, srv.SetPolicies, log, reg)
-		rctx, stopReload := context.WithCancel(ctx)
-		defer stopReload()
-		go rl.run(rctx)
+		rl := newPolicyReloader(cfg.PolicyFile, raw, policies, srv.SetPolicies, log, reg)
+		tasks = append(tasks, reload.Task{Name: "policy", Every: cfg.PolicyReload, Run: rl.check})
 	}
+	hangups, stopHangups := reload.Hangups()
+	defer stopHangups()
+	rctx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	go reload.Loop(rctx, hangups, tasks...)
 	ready.Store(true)
 	setHealth(healthpb.HealthCheckResponse_SERVING)
 	log.Info("serving", "grpc", gl.Addr().String(), "grpc_tls", creds != nil, "admin", al.Addr().String(), "http", guardAddr,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,15 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/llm-firewall/llm-firewall/internal/reload"
 )
 
 // TLSConfig configures TLS on the ext_proc gRPC listener (and, with
@@ -77,33 +75,28 @@ func parseTLSVersion(s string) (uint16, error) {
 // a *tls.Config for the guard HTTP listener (tls.NewListener; ALPN h2 and
 // http/1.1; same certificate, no client certificate asked). Both read the
 // material through an atomic pointer, so a reload applies to new connections
-// without restarting a listener. stop ends the reload loop. With TLS off
-// creds and config are nil and stop is a no-op.
-func newGRPCTLS(cfg TLSConfig, log *slog.Logger, reg prometheus.Registerer) (credentials.TransportCredentials, *tls.Config, func(), error) {
-	noop := func() {}
+// without restarting a listener. task is the reload check for the reload
+// loop (internal/reload). With TLS off creds and config are nil and task
+// has no Run.
+func newGRPCTLS(cfg TLSConfig, log *slog.Logger, reg prometheus.Registerer) (credentials.TransportCredentials, *tls.Config, reload.Task, error) {
 	if err := cfg.validate(); err != nil {
-		return nil, nil, noop, err
+		return nil, nil, reload.Task{}, err
 	}
 	if !cfg.tlsEnabled() {
-		return nil, nil, noop, nil
+		return nil, nil, reload.Task{}, nil
 	}
 	minVersion, _ := parseTLSVersion(cfg.TLSMinVersion)
 	r, err := newCertReloader(cfg, log, reg)
 	if err != nil {
-		return nil, nil, noop, err
+		return nil, nil, reload.Task{}, err
 	}
 	grpcConf := r.serverConfig(minVersion, []string{"h2"}, r.caFile != "")
 	// The guard API authenticates callers with bearer tokens; its callers
 	// are applications, not Envoy, so it does not ask for client certificates.
 	httpConf := r.serverConfig(minVersion, []string{"h2", "http/1.1"}, false)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); r.run(ctx, cfg.TLSReload) }()
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
-	return credentials.NewTLS(grpcConf), httpConf, stop, nil
+	task := reload.Task{Name: "tls", Every: cfg.TLSReload, Run: func() { r.check(time.Now()) }}
+	return credentials.NewTLS(grpcConf), httpConf, task, nil
 }
 
 // newCertReloader loads the files once (an error names the variable) and
@@ -279,29 +272,7 @@ func (r *certReloader) parse(f tlsFiles, now time.Time) (*tlsMaterial, error) {
 	return m, nil
 }
 
-// run checks the files every interval and on SIGHUP until ctx ends.
-func (r *certReloader) run(ctx context.Context, interval time.Duration) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var tick <-chan time.Time
-	if interval > 0 {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick:
-		case <-hup:
-		}
-		r.check(time.Now())
-	}
-}
-
-// check reloads when the files' bytes changed (run is its only caller). Files that cannot be read
+// check reloads when the files' bytes changed (the reload loop calls it). Files that cannot be read
 // are counted on every check (mid-rotation, deleted); a set that reads but
 // does not check out is rejected once per distinct content. Either way the
 // running material stays.

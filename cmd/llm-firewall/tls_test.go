@@ -32,6 +32,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/llm-firewall/llm-firewall/internal/reload"
 )
 
 // The server name Envoy sends as SNI (envoy/tls/cluster.yaml).
@@ -274,10 +276,15 @@ type tlsTestServer struct {
 func startTLSTestServer(t *testing.T, cfg TLSConfig, log *slog.Logger) *tlsTestServer {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	creds, httpConf, stop, err := newGRPCTLS(cfg, log, reg)
+	creds, httpConf, task, err := newGRPCTLS(cfg, log, reg)
 	if err != nil {
 		t.Fatalf("newGRPCTLS: %v", err)
 	}
+	// The reload loop the binary runs, with this one task.
+	ctx, cancel := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); reload.Loop(ctx, nil, task) }()
+	stop := func() { cancel(); <-loopDone }
 	gs := grpc.NewServer(grpc.Creds(creds))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
@@ -444,11 +451,10 @@ func TestTLSConfigEnvDefaults(t *testing.T) {
 
 func TestTLSOff(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	creds, conf, stop, err := newGRPCTLS(TLSConfig{TLSMinVersion: "1.2", TLSReload: time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
-	if err != nil || creds != nil || conf != nil || stop == nil {
-		t.Fatalf("TLS off: creds %v, conf %v, stop nil %v, err %v", creds, conf, stop == nil, err)
+	creds, conf, task, err := newGRPCTLS(TLSConfig{TLSMinVersion: "1.2", TLSReload: time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	if err != nil || creds != nil || conf != nil || task.Run != nil {
+		t.Fatalf("TLS off: creds %v, conf %v, reload task %v, err %v", creds, conf, task.Run != nil, err)
 	}
-	stop()
 	if n, _ := testutil.GatherAndCount(reg); n != 0 {
 		t.Errorf("TLS off registered %d metrics", n)
 	}
@@ -499,8 +505,7 @@ func TestTLSStartErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
-			creds, _, stop, err := newGRPCTLS(tc.cfg, log, reg)
-			stop()
+			creds, _, _, err := newGRPCTLS(tc.cfg, log, reg)
 			if err == nil {
 				t.Fatalf("no error (creds %v)", creds)
 			}
@@ -518,10 +523,8 @@ func TestTLSStartErrors(t *testing.T) {
 		})
 	}
 	// The good pair with its CA starts.
-	if _, _, stop, err := newGRPCTLS(cfg(cert, key, caFile), log, prometheus.NewPedanticRegistry()); err != nil {
-		t.Fatal(err)
-	} else {
-		stop()
+	if _, _, task, err := newGRPCTLS(cfg(cert, key, caFile), log, prometheus.NewPedanticRegistry()); err != nil || task.Run == nil {
+		t.Fatalf("good pair: %v (reload task %v)", err, task.Run != nil)
 	}
 }
 
@@ -936,8 +939,7 @@ func TestTLSMetricsLint(t *testing.T) {
 	}
 	// Registering twice (a second listener on the same registry) is an
 	// error, not a panic.
-	if _, _, stop, err := newGRPCTLS(TLSConfig{TLSCertFile: sd.path("tls.crt"), TLSKeyFile: sd.path("tls.key"), TLSMinVersion: "1.2"}, log, s.reg); err == nil {
-		stop()
+	if _, _, _, err := newGRPCTLS(TLSConfig{TLSCertFile: sd.path("tls.crt"), TLSKeyFile: sd.path("tls.key"), TLSMinVersion: "1.2"}, log, s.reg); err == nil {
 		t.Error("second registration on the same registry: no error")
 	}
 }

@@ -70,21 +70,6 @@ func BenchmarkRewrite(b *testing.B) {
 	}
 }
 
-func BenchmarkDecompress(b *testing.B) {
-	body := chatBody(b, 16<<10)
-	for _, coding := range []string{"gzip", "deflate", "br", "zstd"} {
-		enc := compress(b, coding, body)
-		b.Run(coding, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := Decompress(coding, enc, 0); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 func BenchmarkDecodeNumberArray(b *testing.B) {
 	body := numberArrayBody(1 << 20)
 	// uncapped: what the tree itself costs; default: the node cap refuses

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/llm-firewall/llm-firewall/internal/codec"
+	"github.com/llm-firewall/llm-firewall/internal/codec/contentenc"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -241,11 +242,11 @@ func (s *Step) contentDecode(p *pipeline.Policy, m *Message) (body []byte, decod
 	if enc == "" || strings.EqualFold(enc, "identity") {
 		return m.Body, false, v, true
 	}
-	out, err := codec.Decompress(enc, m.Body, s.MaxBodyBytes)
+	out, err := contentenc.Decompress(enc, m.Body, s.MaxBodyBytes)
 	switch {
-	case errors.Is(err, codec.ErrTooLarge):
+	case errors.Is(err, contentenc.ErrTooLarge):
 		return nil, false, s.TooLarge(p, m.Direction, s.MaxBodyBytes+1), false
-	case errors.Is(err, codec.ErrUnsupportedEncoding):
+	case errors.Is(err, contentenc.ErrUnsupportedEncoding):
 		return nil, false, s.Engine.FailClosed(p, m.Direction, pipeline.CauseEncoding, EncodingStatus(m.Direction),
 			"content-encoding is not supported (gzip, deflate, br and zstd are)"), false
 	case err != nil:

@@ -1,4 +1,4 @@
-package codec
+package contentenc
 
 import (
 	"bytes"
@@ -170,4 +170,48 @@ func TestDecompressZstdPoolLeaksNoGoroutines(t *testing.T) {
 	if after := runtime.NumGoroutine(); after > before+1 {
 		t.Errorf("goroutines: %d before, %d after", before, after)
 	}
+}
+
+func BenchmarkDecompress(b *testing.B) {
+	body := bytes.Repeat([]byte(`{"role":"user","content":"Tomatoes need six hours of sun and steady water."},`), 16<<10/64)
+	for _, coding := range []string{"gzip", "deflate", "br", "zstd"} {
+		enc := compress(b, coding, body)
+		b.Run(coding, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Decompress(coding, enc, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// FuzzDecompress: no panic, output never exceeds the bound, errors are one
+// of the three classes.
+func FuzzDecompress(f *testing.F) {
+	plain := []byte(`{"messages":[{"role":"user","content":"hi"}]}`)
+	for _, c := range []string{"gzip", "deflate", "rawdeflate", "br", "zstd"} {
+		hdr := c
+		if c == "rawdeflate" {
+			hdr = "deflate"
+		}
+		f.Add(hdr, compress(f, c, plain))
+	}
+	f.Add("gzip, br", compress(f, "br", compress(f, "gzip", plain)))
+	f.Add("identity", plain)
+	f.Add("compress", plain)
+	f.Fuzz(func(t *testing.T, encoding string, body []byte) {
+		const limit = 1 << 16
+		out, err := Decompress(encoding, body, limit)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsupportedEncoding) {
+				t.Fatalf("unexpected error class: %v", err)
+			}
+			return
+		}
+		if len(out) > limit && !bytes.Equal(out, body) {
+			t.Fatalf("output of %d bytes exceeds the bound", len(out))
+		}
+	})
 }

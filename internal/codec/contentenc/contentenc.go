@@ -1,4 +1,7 @@
-package codec
+// Package contentenc undoes HTTP content-encodings (gzip, deflate, br,
+// zstd, stacked) within a size bound, so a compression bomb costs at most
+// the bound. It is the codec's helper for bodies that arrive compressed.
+package contentenc
 
 import (
 	"bytes"
@@ -13,6 +16,13 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
+)
+
+// Errors Decompress wraps; test with errors.Is.
+var (
+	ErrMalformed           = errors.New("malformed body")
+	ErrTooLarge            = errors.New("body too large")
+	ErrUnsupportedEncoding = errors.New("unsupported content-encoding")
 )
 
 // DefaultMaxDecompressed bounds Decompress output when maxBytes <= 0.
@@ -32,7 +42,7 @@ var zstdPool = sync.Pool{New: func() any {
 		zstd.WithDecoderLowmem(true),
 	)
 	if err != nil {
-		panic(fmt.Sprintf("codec: zstd decoder options: %v", err)) // static options: a bug, not input
+		panic(fmt.Sprintf("contentenc: zstd decoder options: %v", err)) // static options: a bug, not input
 	}
 	return d
 }}

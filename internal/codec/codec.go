@@ -30,11 +30,10 @@ const (
 	PlainText         API = "text"               // anything else: the body is one text
 )
 
-// Errors a decoder returns; callers map them to HTTP statuses (400, 413, 415).
+// Errors a decoder returns; callers map them to HTTP statuses (400, 413).
 var (
-	ErrMalformed           = errors.New("malformed body")
-	ErrTooLarge            = errors.New("body too large")
-	ErrUnsupportedEncoding = errors.New("unsupported content-encoding")
+	ErrMalformed = errors.New("malformed body")
+	ErrTooLarge  = errors.New("body too large")
 )
 
 // Limits bound what a decoder accepts.

@@ -1,24 +1,27 @@
 package codec
 
-import "github.com/llm-firewall/llm-firewall/pipeline"
+import (
+	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
+	"github.com/llm-firewall/llm-firewall/pipeline"
+)
 
 // anthropicRequest walks POST /v1/messages (and count_tokens).
 func (x *extractor) anthropicRequest() error {
 	x.commonMeta()
-	for s := x.t.member(0, "system", -1); s >= 0; s = x.t.member(0, "system", s) {
+	for s := x.t.Member(0, "system", -1); s >= 0; s = x.t.Member(0, "system", s) {
 		if err := x.anthropicContent(s, "system", pipeline.RoleSystem, pipeline.FromSystem); err != nil {
 			return err
 		}
 	}
 	n, err := x.arrayMembers(0, "messages", "messages", func(_ int, m int32, field string) error {
-		if x.kind(m) != kindObject {
+		if x.kind(m) != jsonscan.Object {
 			return shapeErr(field, "an object")
 		}
 		r, err := x.messageRole(m, field)
 		if err != nil {
 			return err
 		}
-		for c := x.t.member(m, "content", -1); c >= 0; c = x.t.member(m, "content", c) {
+		for c := x.t.Member(m, "content", -1); c >= 0; c = x.t.Member(m, "content", c) {
 			if err := x.anthropicContent(c, field+".content", r.role, r.prov); err != nil {
 				return err
 			}
@@ -36,9 +39,9 @@ func (x *extractor) anthropicRequest() error {
 func (x *extractor) anthropicResponse() error {
 	x.commonMeta()
 	count := 0
-	for c := x.t.member(0, "content", -1); c >= 0; c = x.t.member(0, "content", c) {
-		if x.kind(c) == kindArray {
-			count = max(count, int(x.t.nodes[c].count))
+	for c := x.t.Member(0, "content", -1); c >= 0; c = x.t.Member(0, "content", c) {
+		if x.kind(c) == jsonscan.Array {
+			count = max(count, int(x.t.Nodes[c].Count))
 		}
 		if err := x.anthropicContent(c, "content", pipeline.RoleAssistant, pipeline.FromModel); err != nil {
 			return err
@@ -51,11 +54,11 @@ func (x *extractor) anthropicResponse() error {
 // anthropicContent scans content that is a string or an array of blocks.
 func (x *extractor) anthropicContent(c int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
 	switch x.kind(c) {
-	case kindString:
+	case jsonscan.String:
 		x.emit(c, role, prov, field)
-	case kindNull:
-	case kindArray:
-		for i, b := 0, x.t.first(c); b >= 0; i, b = i+1, x.t.nodes[b].next {
+	case jsonscan.Null:
+	case jsonscan.Array:
+		for i, b := 0, x.t.First(c); b >= 0; i, b = i+1, x.t.Nodes[b].Next {
 			if err := x.anthropicBlock(b, idx(field, i), role, prov); err != nil {
 				return err
 			}
@@ -70,7 +73,7 @@ func (x *extractor) anthropicContent(c int32, field string, role pipeline.Role, 
 // keys disagree is scanned as each of its types, and is treated as media
 // only when every type is a media type.
 func (x *extractor) anthropicBlock(b int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
-	if x.kind(b) != kindObject {
+	if x.kind(b) != jsonscan.Object {
 		return shapeErr(field, "an object")
 	}
 	var buf [2]string
@@ -89,8 +92,8 @@ func (x *extractor) anthropicBlock(b int32, field string, role pipeline.Role, pr
 	}
 	// A text member is scanned with the message's role whatever the type
 	// says (tool_use, thinking...), not left to the sweep as unknown.
-	for v := x.t.member(b, "text", -1); v >= 0; v = x.t.member(b, "text", v) {
-		if x.kind(v) == kindString {
+	for v := x.t.Member(b, "text", -1); v >= 0; v = x.t.Member(b, "text", v) {
+		if x.kind(v) == jsonscan.String {
 			x.emit(v, role, prov, field+".text")
 		}
 	}
@@ -102,7 +105,7 @@ func (x *extractor) anthropicBlockAs(b int32, typ, field string, role pipeline.R
 	case "tool_use", "server_tool_use", "mcp_tool_use":
 		// The tool's input is model output whatever the schema.
 		_ = x.asKind(pipeline.KindToolArgs, func() error {
-			for in := x.t.member(b, "input", -1); in >= 0; in = x.t.member(b, "input", in) {
+			for in := x.t.Member(b, "input", -1); in >= 0; in = x.t.Member(b, "input", in) {
 				x.leaves(in, pipeline.RoleAssistant, pipeline.FromModel, field+".input")
 			}
 			return nil
@@ -111,7 +114,7 @@ func (x *extractor) anthropicBlockAs(b int32, typ, field string, role pipeline.R
 			return x.textMembers(b, "name", pipeline.RoleAssistant, pipeline.FromModel, field)
 		})
 	case "tool_result", "mcp_tool_result":
-		for c := x.t.member(b, "content", -1); c >= 0; c = x.t.member(b, "content", c) {
+		for c := x.t.Member(b, "content", -1); c >= 0; c = x.t.Member(b, "content", c) {
 			if err := x.anthropicContent(c, field+".content", pipeline.RoleTool, pipeline.FromTool); err != nil {
 				return err
 			}
@@ -137,7 +140,7 @@ func (x *extractor) anthropicDocument(b int32, field string, role pipeline.Role)
 		}
 	}
 	// search_result content is an array of text blocks.
-	for c := x.t.member(b, "content", -1); c >= 0; c = x.t.member(b, "content", c) {
+	for c := x.t.Member(b, "content", -1); c >= 0; c = x.t.Member(b, "content", c) {
 		if err := x.anthropicContent(c, field+".content", role, doc); err != nil {
 			return err
 		}
@@ -155,7 +158,7 @@ func (x *extractor) anthropicDocument(b int32, field string, role pipeline.Role)
 				}
 			case "content":
 				textual = true
-				for c := x.t.member(src, "content", -1); c >= 0; c = x.t.member(src, "content", c) {
+				for c := x.t.Member(src, "content", -1); c >= 0; c = x.t.Member(src, "content", c) {
 					if err := x.anthropicContent(c, f+".content", role, doc); err != nil {
 						return err
 					}

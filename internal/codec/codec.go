@@ -12,7 +12,7 @@
 package codec
 
 import (
-	"errors"
+	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
 
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -32,8 +32,8 @@ const (
 
 // Errors a decoder returns; callers map them to HTTP statuses (400, 413).
 var (
-	ErrMalformed = errors.New("malformed body")
-	ErrTooLarge  = errors.New("body too large")
+	ErrMalformed = jsonscan.ErrMalformed
+	ErrTooLarge  = jsonscan.ErrTooLarge
 )
 
 // Limits bound what a decoder accepts.
@@ -48,7 +48,7 @@ type Limits struct {
 }
 
 // DefaultMaxDepth bounds JSON nesting when Limits.MaxDepth is 0.
-const DefaultMaxDepth = 64
+const DefaultMaxDepth = jsonscan.DefaultMaxDepth
 
 // Document is a decoded body: its segments and where each came from.
 type Document struct {
@@ -70,3 +70,20 @@ func (d *Document) API() API                     { return d.api }
 func (d *Document) Body() []byte                 { return d.body }
 func (d *Document) Segments() []pipeline.Segment { return d.segments }
 func (d *Document) Meta() pipeline.Meta          { return d.meta }
+
+// DefaultMaxNodes is the node cap for a body of n bytes when
+// Limits.MaxNodes is 0: one JSON value per 4 body bytes, at least 4096.
+// Chat, Responses and Messages bodies carry text and run well under one
+// value per 10 bytes; only arrays of tiny numbers come near the cap.
+func DefaultMaxNodes(n int) int { return max(4096, n/4) }
+
+// nodeCap resolves Limits.MaxNodes for a body of n bytes (<= 0: no cap).
+func (l Limits) nodeCap(n int) int {
+	switch {
+	case l.MaxNodes == 0:
+		return DefaultMaxNodes(n)
+	case l.MaxNodes < 0:
+		return 0
+	}
+	return l.MaxNodes
+}

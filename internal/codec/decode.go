@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
+
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -47,7 +49,7 @@ func decode(api API, body []byte, lim Limits, dir pipeline.Direction) (*Document
 		if len(body) == 0 {
 			return d, nil // a bodyless JSON request (GET, DELETE) has nothing to scan
 		}
-		t, err := parseJSON(body, lim.MaxDepth, lim.nodeCap(len(body)))
+		t, err := jsonscan.Parse(body, lim.MaxDepth, lim.nodeCap(len(body)))
 		if errors.Is(err, ErrMalformed) {
 			// Not an LLM API: the upstream decides what a broken body
 			// means, so scan it as text (and its string literals
@@ -64,12 +66,12 @@ func decode(api API, body []byte, lim Limits, dir pipeline.Direction) (*Document
 	default:
 		return nil, fmt.Errorf("codec: unknown API %q", api)
 	}
-	t, err := parseJSON(body, lim.MaxDepth, lim.nodeCap(len(body)))
+	t, err := jsonscan.Parse(body, lim.MaxDepth, lim.nodeCap(len(body)))
 	if err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", api, dir, err)
 	}
 	x := newExtractor(d, t, dir)
-	if t.nodes[0].kind != kindObject {
+	if t.Nodes[0].Kind != jsonscan.Object {
 		return nil, fmt.Errorf("decode %s %s: top level: want an object: %w", api, dir, ErrMalformed)
 	}
 	switch {
@@ -109,7 +111,7 @@ func decode(api API, body []byte, lim Limits, dir pipeline.Direction) (*Document
 // rest so unknown fields and new API features are never skipped.
 type extractor struct {
 	d     *Document
-	t     *tree
+	t     *jsonscan.Tree
 	dir   pipeline.Direction
 	taken []bool
 	// segKind is the kind emit gives segments; tool-call walks set it for
@@ -125,17 +127,17 @@ func (x *extractor) asKind(k pipeline.SegmentKind, fn func() error) error {
 	return fn()
 }
 
-func newExtractor(d *Document, t *tree, dir pipeline.Direction) *extractor {
-	n := t.strs
+func newExtractor(d *Document, t *jsonscan.Tree, dir pipeline.Direction) *extractor {
+	n := t.Strs
 	if d.api == GenericJSON {
-		n += t.keys
+		n += t.Keys
 	}
 	d.segments = make([]pipeline.Segment, 0, min(n, 1024))
 	d.locs = make([]location, 0, min(n, 1024))
-	return &extractor{d: d, t: t, dir: dir, taken: make([]bool, len(t.nodes))}
+	return &extractor{d: d, t: t, dir: dir, taken: make([]bool, len(t.Nodes))}
 }
 
-func (x *extractor) kind(n int32) kind { return x.t.nodes[n].kind }
+func (x *extractor) kind(n int32) jsonscan.Kind { return x.t.Nodes[n].Kind }
 
 // shapeErr reports a wrong JSON type at a field; field is built from
 // our own key names and indexes, never from body text.
@@ -151,22 +153,22 @@ func (x *extractor) emit(n int32, role pipeline.Role, prov pipeline.Provenance, 
 		return
 	}
 	x.taken[n] = true
-	nd := &x.t.nodes[n]
-	str := x.t.str(n)
+	nd := &x.t.Nodes[n]
+	str := x.t.Str(n)
 	if str == "" {
 		return
 	}
 	x.d.segments = append(x.d.segments, pipeline.Segment{Text: str, Role: role, Provenance: prov, Field: field, Kind: x.segKind})
-	x.d.locs = append(x.d.locs, location{start: nd.start, end: nd.end})
+	x.d.locs = append(x.d.locs, location{start: nd.Start, end: nd.End})
 }
 
 // text emits n when it is a string; null is an absent text; any other
 // type is a malformed body.
 func (x *extractor) text(n int32, role pipeline.Role, prov pipeline.Provenance, field string) error {
 	switch x.kind(n) {
-	case kindString:
+	case jsonscan.String:
 		x.emit(n, role, prov, field)
-	case kindNull:
+	case jsonscan.Null:
 	default:
 		return shapeErr(field, "a string")
 	}
@@ -175,7 +177,7 @@ func (x *extractor) text(n int32, role pipeline.Role, prov pipeline.Provenance, 
 
 // textMembers emits every value of key in obj (all duplicates).
 func (x *extractor) textMembers(obj int32, key string, role pipeline.Role, prov pipeline.Provenance, field string) error {
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
 		if err := x.text(v, role, prov, joinField(field, key)); err != nil {
 			return err
 		}
@@ -188,9 +190,9 @@ func (x *extractor) textMembers(obj int32, key string, role pipeline.Role, prov 
 // structural; a longer one is left to the sweep, as under any enum key.
 func (x *extractor) strMember(obj int32, key string) string {
 	s := ""
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
-		if x.kind(v) == kindString {
-			s = x.t.str(v)
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
+		if x.kind(v) == jsonscan.String {
+			s = x.t.Str(v)
 			if len(s) <= maxStructural {
 				x.taken[v] = true // never un-take: an emitted literal stays emitted once
 			}
@@ -205,9 +207,9 @@ func (x *extractor) strMember(obj int32, key string) string {
 // buf lets the common single-type case avoid an allocation.
 func (x *extractor) partTypes(obj int32, buf []string) []string {
 	out := buf[:0]
-	for v := x.t.member(obj, "type", -1); v >= 0; v = x.t.member(obj, "type", v) {
-		if x.kind(v) == kindString {
-			s := x.t.str(v)
+	for v := x.t.Member(obj, "type", -1); v >= 0; v = x.t.Member(obj, "type", v) {
+		if x.kind(v) == jsonscan.String {
+			s := x.t.Str(v)
 			if len(s) <= maxStructural {
 				x.taken[v] = true
 			}
@@ -234,20 +236,20 @@ func allBinary(types []string) bool {
 // effKey is the nearest object key above the value (array elements inherit
 // their array's key), used by the sweep's denylist.
 func (x *extractor) walkStrings(n int32, path []byte, effKey string, fn func(n int32, path []byte, effKey string)) {
-	nd := &x.t.nodes[n]
-	switch nd.kind {
-	case kindString:
+	nd := &x.t.Nodes[n]
+	switch nd.Kind {
+	case jsonscan.String:
 		fn(n, path, effKey)
-	case kindObject:
+	case jsonscan.Object:
 		i := 0
-		for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
-			k := x.t.key(c)
+		for c := x.t.First(n); c >= 0; c = x.t.Nodes[c].Next {
+			k := x.t.Key(c)
 			x.walkStrings(c, appendKey(path, k, i), k, fn)
 			i++
 		}
-	case kindArray:
+	case jsonscan.Array:
 		i := 0
-		for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
+		for c := x.t.First(n); c >= 0; c = x.t.Nodes[c].Next {
 			x.walkStrings(c, appendIndex(path, i), effKey, fn)
 			i++
 		}
@@ -272,7 +274,7 @@ func (x *extractor) binary(n int32, role pipeline.Role, prov pipeline.Provenance
 		if x.taken[s] {
 			return
 		}
-		if keyIs(effKey, "text") {
+		if jsonscan.KeyIs(effKey, "text") {
 			x.emit(s, role, prov, string(path))
 			return
 		}
@@ -331,7 +333,7 @@ func (x *extractor) sweep() {
 		prov = pipeline.FromModel
 	}
 	x.walkStrings(0, make([]byte, 0, 256), "", func(s int32, path []byte, effKey string) {
-		str := x.t.str(s)
+		str := x.t.Str(s)
 		if x.taken[s] || len(str) < 2 || opaque[effKey] || (skipStructural(effKey, str) && len(str) <= maxStructural) {
 			return
 		}
@@ -349,32 +351,32 @@ func (x *extractor) generic() {
 }
 
 func (x *extractor) genericNode(n int32, path []byte, prov pipeline.Provenance) {
-	nd := &x.t.nodes[n]
-	switch nd.kind {
-	case kindString:
-		if len(x.t.str(n)) >= 2 {
+	nd := &x.t.Nodes[n]
+	switch nd.Kind {
+	case jsonscan.String:
+		if len(x.t.Str(n)) >= 2 {
 			field := string(path)
 			if field == "" {
 				field = "$" // the body is a bare string
 			}
 			x.emit(n, pipeline.RoleUnknown, prov, field)
 		}
-	case kindObject:
+	case jsonscan.Object:
 		i := 0
-		for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
-			cn := &x.t.nodes[c]
-			key := x.t.key(c)
+		for c := x.t.First(n); c >= 0; c = x.t.Nodes[c].Next {
+			cn := &x.t.Nodes[c]
+			key := x.t.Key(c)
 			p := appendKey(path, key, i)
 			if len(key) >= 2 {
 				x.d.segments = append(x.d.segments, pipeline.Segment{Text: key, Role: pipeline.RoleUnknown, Provenance: prov, Field: string(p) + "{key}"})
-				x.d.locs = append(x.d.locs, location{start: cn.keyStart, end: cn.keyEnd})
+				x.d.locs = append(x.d.locs, location{start: cn.KeyStart, end: cn.KeyEnd})
 			}
 			x.genericNode(c, p, prov)
 			i++
 		}
-	case kindArray:
+	case jsonscan.Array:
 		i := 0
-		for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
+		for c := x.t.First(n); c >= 0; c = x.t.Nodes[c].Next {
 			x.genericNode(c, appendIndex(path, i), prov)
 			i++
 		}
@@ -434,15 +436,15 @@ func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]
 func (x *extractor) commonMeta() {
 	m := &x.d.meta
 	m.Model = x.strMember(0, "model")
-	for v := x.t.member(0, "stream", -1); v >= 0; v = x.t.member(0, "stream", v) {
-		if x.kind(v) == kindBool && x.t.raw(v) == "true" {
+	for v := x.t.Member(0, "stream", -1); v >= 0; v = x.t.Member(0, "stream", v) {
+		if x.kind(v) == jsonscan.Bool && x.t.Raw(v) == "true" {
 			m.Stream = true
 		}
 	}
 	for _, k := range [...]string{"max_tokens", "max_completion_tokens", "max_output_tokens"} {
-		for v := x.t.member(0, k, -1); v >= 0; v = x.t.member(0, k, v) {
-			if x.kind(v) == kindNumber {
-				m.RequestedTokens = max(m.RequestedTokens, tokenCount(x.t.raw(v)))
+		for v := x.t.Member(0, k, -1); v >= 0; v = x.t.Member(0, k, v) {
+			if x.kind(v) == jsonscan.Number {
+				m.RequestedTokens = max(m.RequestedTokens, tokenCount(x.t.Raw(v)))
 			}
 		}
 	}
@@ -500,11 +502,11 @@ func (x *extractor) messageRole(msg int32, field string) (roleInfo, error) {
 	if x.dir == pipeline.Response {
 		prov = pipeline.FromModel
 	}
-	for v := x.t.member(msg, "role", -1); v >= 0; v = x.t.member(msg, "role", v) {
-		if x.kind(v) != kindString {
+	for v := x.t.Member(msg, "role", -1); v >= 0; v = x.t.Member(msg, "role", v) {
+		if x.kind(v) != jsonscan.String {
 			return best, shapeErr(field+".role", "a string")
 		}
-		r, ok := roleOf(x.t.str(v))
+		r, ok := roleOf(x.t.Str(v))
 		if ok {
 			x.taken[v] = true
 		} else {
@@ -521,11 +523,11 @@ func (x *extractor) messageRole(msg int32, field string) (roleInfo, error) {
 // scans any other role value as text (the role itself is not used: a
 // response is model output).
 func (x *extractor) responseRoles(m int32, field string) {
-	for v := x.t.member(m, "role", -1); v >= 0; v = x.t.member(m, "role", v) {
-		if x.kind(v) != kindString {
+	for v := x.t.Member(m, "role", -1); v >= 0; v = x.t.Member(m, "role", v) {
+		if x.kind(v) != jsonscan.String {
 			continue
 		}
-		if _, ok := roleOf(x.t.str(v)); ok {
+		if _, ok := roleOf(x.t.Str(v)); ok {
 			x.taken[v] = true
 		} else {
 			x.emit(v, pipeline.RoleUnknown, pipeline.FromModel, field+".role")
@@ -537,16 +539,16 @@ func (x *extractor) responseRoles(m int32, field string) {
 // checking each is an array (null counts as absent).
 func (x *extractor) arrayMembers(obj int32, key, field string, fn func(i int, el int32, field string) error) (int, error) {
 	count := 0
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
 		switch x.kind(v) {
-		case kindNull:
+		case jsonscan.Null:
 			continue
-		case kindArray:
+		case jsonscan.Array:
 		default:
 			return 0, shapeErr(field, "an array")
 		}
-		count = max(count, int(x.t.nodes[v].count))
-		for i, el := 0, x.t.first(v); el >= 0; i, el = i+1, x.t.nodes[el].next {
+		count = max(count, int(x.t.Nodes[v].Count))
+		for i, el := 0, x.t.First(v); el >= 0; i, el = i+1, x.t.Nodes[el].Next {
 			if err := fn(i, el, idx(field, i)); err != nil {
 				return 0, err
 			}
@@ -557,10 +559,10 @@ func (x *extractor) arrayMembers(obj int32, key, field string, fn func(i int, el
 
 // objectMembers calls fn for every value of key that is an object.
 func (x *extractor) objectMembers(obj int32, key, field string, fn func(o int32, field string) error) error {
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
 		switch x.kind(v) {
-		case kindNull:
-		case kindObject:
+		case jsonscan.Null:
+		case jsonscan.Object:
 			if err := fn(v, field); err != nil {
 				return err
 			}
@@ -576,7 +578,7 @@ func (x *extractor) objectMembers(obj int32, key, field string, fn func(o int32,
 // instructions to the model.
 func (x *extractor) toolDescriptions() error {
 	_, err := x.arrayMembers(0, "tools", "tools", func(_ int, tool int32, field string) error {
-		if x.kind(tool) != kindObject {
+		if x.kind(tool) != jsonscan.Object {
 			return nil // left to the sweep
 		}
 		x.toolDecl(tool, field)
@@ -589,15 +591,15 @@ func (x *extractor) toolDescriptions() error {
 }
 
 func (x *extractor) toolDecl(tool int32, field string) {
-	for v := x.t.member(tool, "description", -1); v >= 0; v = x.t.member(tool, "description", v) {
-		if x.kind(v) == kindString {
+	for v := x.t.Member(tool, "description", -1); v >= 0; v = x.t.Member(tool, "description", v) {
+		if x.kind(v) == jsonscan.String {
 			x.emit(v, pipeline.RoleSystem, pipeline.FromSystem, field+".description")
 		}
 	}
 	for _, k := range [...]string{"parameters", "input_schema"} {
-		for v := x.t.member(tool, k, -1); v >= 0; v = x.t.member(tool, k, v) {
+		for v := x.t.Member(tool, k, -1); v >= 0; v = x.t.Member(tool, k, v) {
 			x.walkStrings(v, pathBuf(field+"."+k), "", func(s int32, path []byte, effKey string) {
-				if keyIs(effKey, "description") && !x.taken[s] {
+				if jsonscan.KeyIs(effKey, "description") && !x.taken[s] {
 					x.emit(s, pipeline.RoleSystem, pipeline.FromSystem, string(path))
 				}
 			})

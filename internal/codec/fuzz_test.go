@@ -9,6 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
+
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -62,7 +64,7 @@ func FuzzDecodeRequest(f *testing.F) {
 			if api.IsLLM() && json.Valid(body) && utf8.Valid(body) && !bytes.Contains(body, []byte(`\u`)) {
 				// Valid JSON may still be refused for its shape or depth,
 				// never for its syntax.
-				if _, perr := parseJSON(body, 32, -1); perr != nil && depthOf(body) <= 32 {
+				if _, perr := jsonscan.Parse(body, 32, -1); perr != nil && depthOf(body) <= 32 {
 					t.Fatalf("encoding/json accepts what the scanner refuses: %v", perr)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -144,7 +145,7 @@ func decodeLiteral(out, body []byte, i int, q byte) ([]byte, int) {
 			case 'U':
 				width = 8
 			}
-			r, ok := hexN(body, i+2, width)
+			r, ok := jsonscan.HexN(body, i+2, width)
 			if !ok {
 				// Keep what follows the backslash as text.
 				out = append(out, bad...)
@@ -153,7 +154,7 @@ func decodeLiteral(out, body []byte, i int, q byte) ([]byte, int) {
 			}
 			n := 2 + width
 			if esc == 'u' && r >= 0xD800 && r <= 0xDBFF && i+12 <= len(body) && body[i+6] == '\\' && body[i+7] == 'u' {
-				if lo, ok := hexN(body, i+8, 4); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+				if lo, ok := jsonscan.HexN(body, i+8, 4); ok && lo >= 0xDC00 && lo <= 0xDFFF {
 					r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
 					n = 12
 				}
@@ -173,28 +174,4 @@ func decodeLiteral(out, body []byte, i int, q byte) ([]byte, int) {
 		i += 2
 	}
 	return out, len(body)
-}
-
-// hexN reads n hex digits at b[at:]; the strict scanner and the lenient
-// decoder share it.
-func hexN[T string | []byte](b T, at, n int) (rune, bool) {
-	if at+n > len(b) {
-		return 0, false
-	}
-	var r rune
-	for i := at; i < at+n; i++ {
-		c := b[i]
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
 }

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -22,7 +23,7 @@ func (x *extractor) openAIChatRequest() error {
 }
 
 func (x *extractor) chatMessage(_ int, m int32, field string) error {
-	if x.kind(m) != kindObject {
+	if x.kind(m) != jsonscan.Object {
 		return shapeErr(field, "an object")
 	}
 	r, err := x.messageRole(m, field)
@@ -35,7 +36,7 @@ func (x *extractor) chatMessage(_ int, m int32, field string) error {
 // chatMessageBody scans a chat message (request) or choice message/delta
 // (response): content, refusal and tool calls.
 func (x *extractor) chatMessageBody(m int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
-	for c := x.t.member(m, "content", -1); c >= 0; c = x.t.member(m, "content", c) {
+	for c := x.t.Member(m, "content", -1); c >= 0; c = x.t.Member(m, "content", c) {
 		if err := x.chatContent(c, field+".content", role, prov); err != nil {
 			return err
 		}
@@ -45,11 +46,11 @@ func (x *extractor) chatMessageBody(m int32, field string, role pipeline.Role, p
 	}
 	// Checked before building paths and closures: most messages have
 	// neither, and this is the per-message hot path.
-	if x.t.member(m, "tool_calls", -1) < 0 && x.t.member(m, "function_call", -1) < 0 {
+	if x.t.Member(m, "tool_calls", -1) < 0 && x.t.Member(m, "function_call", -1) < 0 {
 		return nil
 	}
 	if _, err := x.arrayMembers(m, "tool_calls", field+".tool_calls", func(_ int, tc int32, f string) error {
-		if x.kind(tc) != kindObject {
+		if x.kind(tc) != jsonscan.Object {
 			return shapeErr(f, "an object")
 		}
 		return x.objectMembers(tc, "function", f+".function", func(fn int32, ff string) error {
@@ -92,11 +93,11 @@ func (x *extractor) toolCall(obj int32, field string, role pipeline.Role, prov p
 // chatContent scans content that is a string, null or an array of parts.
 func (x *extractor) chatContent(c int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
 	switch x.kind(c) {
-	case kindString:
+	case jsonscan.String:
 		x.emit(c, role, prov, field)
-	case kindNull:
-	case kindArray:
-		for i, part := 0, x.t.first(c); part >= 0; i, part = i+1, x.t.nodes[part].next {
+	case jsonscan.Null:
+	case jsonscan.Array:
+		for i, part := 0, x.t.First(c); part >= 0; i, part = i+1, x.t.Nodes[part].Next {
 			if err := x.contentPart(part, idx(field, i), role, prov); err != nil {
 				return err
 			}
@@ -110,8 +111,8 @@ func (x *extractor) chatContent(c int32, field string, role pipeline.Role, prov 
 // contentPart scans one typed part of OpenAI content (chat or Responses).
 func (x *extractor) contentPart(part int32, field string, role pipeline.Role, prov pipeline.Provenance) error {
 	switch x.kind(part) {
-	case kindObject:
-	case kindString:
+	case jsonscan.Object:
+	case jsonscan.String:
 		// Some OpenAI-compatible servers accept bare strings as parts.
 		x.emit(part, role, prov, field)
 		return nil
@@ -139,7 +140,7 @@ func (x *extractor) openAIChatResponse() error {
 	x.commonMeta()
 	role, prov := pipeline.RoleAssistant, pipeline.FromModel
 	n, err := x.arrayMembers(0, "choices", "choices", func(_ int, ch int32, field string) error {
-		if x.kind(ch) != kindObject {
+		if x.kind(ch) != jsonscan.Object {
 			return shapeErr(field, "an object")
 		}
 		x.ignore(ch, "logprobs") // token-by-token copies of the text already scanned
@@ -162,8 +163,8 @@ func (x *extractor) openAIChatResponse() error {
 
 // ignore marks every string under obj's key as not text.
 func (x *extractor) ignore(obj int32, key string) {
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
-		if k := x.kind(v); k != kindString && k != kindArray && k != kindObject {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
+		if k := x.kind(v); k != jsonscan.String && k != jsonscan.Array && k != jsonscan.Object {
 			continue // nothing to mark, and no path buffer to build
 		}
 		x.walkStrings(v, pathBuf(""), "", func(s int32, _ []byte, _ string) { x.taken[s] = true })
@@ -176,15 +177,15 @@ func (x *extractor) openAIResponsesRequest() error {
 	if err := x.textMembers(0, "instructions", pipeline.RoleSystem, pipeline.FromSystem, ""); err != nil {
 		return err
 	}
-	for in := x.t.member(0, "input", -1); in >= 0; in = x.t.member(0, "input", in) {
+	for in := x.t.Member(0, "input", -1); in >= 0; in = x.t.Member(0, "input", in) {
 		switch x.kind(in) {
-		case kindString:
+		case jsonscan.String:
 			x.emit(in, pipeline.RoleUser, pipeline.FromUser, "input")
 			x.d.meta.Messages = max(x.d.meta.Messages, 1)
-		case kindNull:
-		case kindArray:
-			x.d.meta.Messages = max(x.d.meta.Messages, int(x.t.nodes[in].count))
-			for i, item := 0, x.t.first(in); item >= 0; i, item = i+1, x.t.nodes[item].next {
+		case jsonscan.Null:
+		case jsonscan.Array:
+			x.d.meta.Messages = max(x.d.meta.Messages, int(x.t.Nodes[in].Count))
+			for i, item := 0, x.t.First(in); item >= 0; i, item = i+1, x.t.Nodes[item].Next {
 				if err := x.responsesItem(item, idx("input", i)); err != nil {
 					return err
 				}
@@ -199,7 +200,7 @@ func (x *extractor) openAIResponsesRequest() error {
 // responsesItem scans one Responses API item (input or output). An item
 // whose duplicate "type" keys disagree is scanned as each of its types.
 func (x *extractor) responsesItem(item int32, field string) error {
-	if x.kind(item) != kindObject {
+	if x.kind(item) != jsonscan.Object {
 		return shapeErr(field, "an object")
 	}
 	var buf [2]string
@@ -221,7 +222,7 @@ func (x *extractor) responsesItemAs(item int32, typ, field string) error {
 	case "function_call", "custom_tool_call":
 		return x.toolCall(item, field, pipeline.RoleAssistant, model, "arguments", "input")
 	case "function_call_output", "custom_tool_call_output", "computer_call_output", "mcp_call_output":
-		for out := x.t.member(item, "output", -1); out >= 0; out = x.t.member(item, "output", out) {
+		for out := x.t.Member(item, "output", -1); out >= 0; out = x.t.Member(item, "output", out) {
 			if err := x.chatContent(out, field+".output", pipeline.RoleTool, pipeline.FromTool); err != nil {
 				return err
 			}
@@ -245,7 +246,7 @@ func (x *extractor) responsesItemAs(item int32, typ, field string) error {
 		if x.dir == pipeline.Response {
 			r = roleInfo{pipeline.RoleAssistant, pipeline.FromModel, 3}
 		}
-		for c := x.t.member(item, "content", -1); c >= 0; c = x.t.member(item, "content", c) {
+		for c := x.t.Member(item, "content", -1); c >= 0; c = x.t.Member(item, "content", c) {
 			if err := x.chatContent(c, field+".content", r.role, r.prov); err != nil {
 				return err
 			}
@@ -283,19 +284,19 @@ func (x *extractor) openAICompletionsRequest() error {
 // or arrays of numbers) carry no text we can read.
 func (x *extractor) promptList(obj int32, key string, role pipeline.Role, prov pipeline.Provenance) (int, error) {
 	count := 0
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
 		switch x.kind(v) {
-		case kindString:
+		case jsonscan.String:
 			x.emit(v, role, prov, key)
 			count = max(count, 1)
-		case kindNull:
-		case kindArray:
-			count = max(count, int(x.t.nodes[v].count))
-			for i, el := 0, x.t.first(v); el >= 0; i, el = i+1, x.t.nodes[el].next {
+		case jsonscan.Null:
+		case jsonscan.Array:
+			count = max(count, int(x.t.Nodes[v].Count))
+			for i, el := 0, x.t.First(v); el >= 0; i, el = i+1, x.t.Nodes[el].Next {
 				switch x.kind(el) {
-				case kindString:
+				case jsonscan.String:
 					x.emit(el, role, prov, idx(key, i))
-				case kindNumber, kindArray:
+				case jsonscan.Number, jsonscan.Array:
 					// token ids
 				default:
 					return 0, shapeErr(idx(key, i), "a string or tokens")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
 )
 
 // slotKind says how a system note goes into a request body.
@@ -41,21 +43,21 @@ func (x *extractor) systemSlots() {
 	var key string
 	switch x.d.api {
 	case OpenAIChat:
-		for m := x.t.member(0, "messages", -1); m >= 0; m = x.t.member(0, "messages", m) {
-			if x.kind(m) != kindArray {
+		for m := x.t.Member(0, "messages", -1); m >= 0; m = x.t.Member(0, "messages", m) {
+			if x.kind(m) != jsonscan.Array {
 				continue
 			}
 			// After the leading system/developer messages, so the
 			// application's own prompt stays a stable prefix (provider
 			// prompt caching keys on it); at the start when there are none.
-			nd := &x.t.nodes[m]
-			s := slot{kind: slotPrependMessage, pos: nd.start + 1, comma: nd.count > 0}
-			for el := x.t.first(m); el >= 0; el = x.t.nodes[el].next {
+			nd := &x.t.Nodes[m]
+			s := slot{kind: slotPrependMessage, pos: nd.Start + 1, comma: nd.Count > 0}
+			for el := x.t.First(m); el >= 0; el = x.t.Nodes[el].Next {
 				r := strings.ToLower(x.strMember(el, "role"))
-				if x.kind(el) != kindObject || (r != "system" && r != "developer") {
+				if x.kind(el) != jsonscan.Object || (r != "system" && r != "developer") {
 					break
 				}
-				s = slot{kind: slotAfterElement, pos: x.t.nodes[el].end}
+				s = slot{kind: slotAfterElement, pos: x.t.Nodes[el].End}
 			}
 			x.d.slots = append(x.d.slots, s)
 		}
@@ -68,23 +70,23 @@ func (x *extractor) systemSlots() {
 		return
 	}
 	found := false
-	for v := x.t.member(0, key, -1); v >= 0; v = x.t.member(0, key, v) {
+	for v := x.t.Member(0, key, -1); v >= 0; v = x.t.Member(0, key, v) {
 		found = true
-		nd := &x.t.nodes[v]
-		switch nd.kind {
-		case kindString:
-			x.d.slots = append(x.d.slots, slot{kind: slotAppendString, start: nd.start, end: nd.end, seg: x.segmentAt(nd.start)})
-		case kindNull:
-			x.d.slots = append(x.d.slots, slot{kind: slotReplaceNull, start: nd.start, end: nd.end})
-		case kindArray:
+		nd := &x.t.Nodes[v]
+		switch nd.Kind {
+		case jsonscan.String:
+			x.d.slots = append(x.d.slots, slot{kind: slotAppendString, start: nd.Start, end: nd.End, seg: x.segmentAt(nd.Start)})
+		case jsonscan.Null:
+			x.d.slots = append(x.d.slots, slot{kind: slotReplaceNull, start: nd.Start, end: nd.End})
+		case jsonscan.Array:
 			if x.d.api == AnthropicMessages {
-				x.d.slots = append(x.d.slots, slot{kind: slotAppendBlock, pos: nd.end - 1, comma: nd.count > 0})
+				x.d.slots = append(x.d.slots, slot{kind: slotAppendBlock, pos: nd.End - 1, comma: nd.Count > 0})
 			}
 		}
 	}
 	if !found {
-		root := &x.t.nodes[0]
-		x.d.slots = append(x.d.slots, slot{kind: slotNewMember, pos: root.start + 1, comma: root.count > 0, key: key})
+		root := &x.t.Nodes[0]
+		x.d.slots = append(x.d.slots, slot{kind: slotNewMember, pos: root.Start + 1, comma: root.Count > 0, key: key})
 	}
 }
 

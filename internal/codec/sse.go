@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
+
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -116,13 +118,13 @@ type sseAssembler struct {
 	maxNodes, budget int
 	byKey            map[streamKey]int
 	streams          []*sseStream
-	ordered          []byte // every interleaved delta in arrival order
-	taken            []bool // reused across events
-	nodes            []node // reused across events
+	ordered          []byte          // every interleaved delta in arrival order
+	taken            []bool          // reused across events
+	nodes            []jsonscan.Node // reused across events
 	// cur and curTree are set by the incremental decoder while one event
 	// is dispatched: add records each delta's place in it.
 	cur     *SSEEvent
-	curTree *tree
+	curTree *jsonscan.Tree
 }
 
 // parse splits src into events and dispatches each.
@@ -183,11 +185,11 @@ func (a *sseAssembler) event(name, data string) error {
 	limit := 0 // no cap
 	if a.maxNodes > 0 {
 		if a.budget <= 0 {
-			return fmt.Errorf("event stream: %w", tooManyNodes(a.maxNodes))
+			return fmt.Errorf("event stream: %w", jsonscan.TooManyNodes(a.maxNodes))
 		}
 		limit = a.budget
 	}
-	t, err := parseJSONInto(a.nodes[:0], data, a.lim.MaxDepth, limit)
+	t, err := jsonscan.ParseInto(a.nodes[:0], data, a.lim.MaxDepth, limit)
 	if errors.Is(err, ErrTooLarge) {
 		return fmt.Errorf("event stream: %w", err)
 	}
@@ -196,20 +198,20 @@ func (a *sseAssembler) event(name, data string) error {
 		a.add(streamKey{kind: "raw"}, func() string { return "data(raw stream)" }, pipeline.RoleUnknown, pipeline.FromModel, data, false, false, -1)
 		return nil
 	}
-	a.budget -= len(t.nodes)
+	a.budget -= len(t.Nodes)
 	a.curTree = t
-	defer func() { a.nodes, a.curTree = t.nodes[:0], nil }() // segments hold strings, never nodes
-	a.taken = slices.Grow(a.taken[:0], len(t.nodes))[:len(t.nodes)]
+	defer func() { a.nodes, a.curTree = t.Nodes[:0], nil }() // segments hold strings, never nodes
+	a.taken = slices.Grow(a.taken[:0], len(t.Nodes))[:len(t.Nodes)]
 	clear(a.taken)
 	x := &extractor{d: a.d, t: t, dir: pipeline.Response, taken: a.taken}
-	if x.kind(0) == kindObject {
+	if x.kind(0) == jsonscan.Object {
 		a.model(x)
 		var buf [3]string
 		types := x.partTypes(0, buf[:0])
 		if name != "" && !slices.Contains(types, name) {
 			types = append(types, name)
 		}
-		if x.t.member(0, "choices", -1) >= 0 {
+		if x.t.Member(0, "choices", -1) >= 0 {
 			a.chatChunk(x)
 		}
 		for _, typ := range types {
@@ -244,8 +246,8 @@ func (a *sseAssembler) add(key streamKey, field func() string, role pipeline.Rol
 	if a.cur != nil {
 		d := SSEDelta{Stream: k, Start: len(s.text), End: len(s.text) + len(text), LitStart: -1, LitEnd: -1}
 		if node >= 0 && a.curTree != nil {
-			nd := &a.curTree.nodes[node]
-			d.LitStart, d.LitEnd = int(nd.start), int(nd.end)
+			nd := &a.curTree.Nodes[node]
+			d.LitStart, d.LitEnd = int(nd.Start), int(nd.End)
 		}
 		a.cur.Deltas = append(a.cur.Deltas, d)
 	}
@@ -258,19 +260,19 @@ func (a *sseAssembler) add(key streamKey, field func() string, role pipeline.Rol
 // addMembers adds every string value of key in obj (any case variant, each
 // once) to a model-output stream.
 func (a *sseAssembler) addMembers(x *extractor, obj int32, key string, sk streamKey, field func() string, interleave bool) {
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
-		if x.kind(v) != kindString || x.taken[v] {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
+		if x.kind(v) != jsonscan.String || x.taken[v] {
 			continue
 		}
 		x.taken[v] = true
-		a.add(sk, field, pipeline.RoleAssistant, pipeline.FromModel, x.t.str(v), interleave, true, v)
+		a.add(sk, field, pipeline.RoleAssistant, pipeline.FromModel, x.t.Str(v), interleave, true, v)
 	}
 }
 
 // emitMembers scans every string value of key in obj as a whole text.
 func emitMembers(x *extractor, obj int32, key, field string) {
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
-		if x.kind(v) == kindString {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
+		if x.kind(v) == jsonscan.String {
 			x.emit(v, pipeline.RoleAssistant, pipeline.FromModel, joinField(field, key))
 		}
 	}
@@ -279,9 +281,9 @@ func emitMembers(x *extractor, obj int32, key, field string) {
 // intMember is the last integer value of key in obj, or def.
 func intMember(x *extractor, obj int32, key string, def int) int {
 	out := def
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
-		if x.kind(v) == kindNumber {
-			if n, err := strconv.Atoi(x.t.raw(v)); err == nil {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
+		if x.kind(v) == jsonscan.Number {
+			if n, err := strconv.Atoi(x.t.Raw(v)); err == nil {
 				out = n
 			}
 		}
@@ -291,11 +293,11 @@ func intMember(x *extractor, obj int32, key string, def int) int {
 
 // elements calls fn for every element of every array value of key in obj.
 func elements(x *extractor, obj int32, key string, fn func(pos int, el int32)) {
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
-		if x.kind(v) != kindArray {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
+		if x.kind(v) != jsonscan.Array {
 			continue // left to the sweep
 		}
-		for i, el := 0, x.t.first(v); el >= 0; i, el = i+1, x.t.nodes[el].next {
+		for i, el := 0, x.t.First(v); el >= 0; i, el = i+1, x.t.Nodes[el].Next {
 			fn(i, el)
 		}
 	}
@@ -303,8 +305,8 @@ func elements(x *extractor, obj int32, key string, fn func(pos int, el int32)) {
 
 // objects calls fn for every object value of key in obj.
 func objects(x *extractor, obj int32, key string, fn func(o int32)) {
-	for v := x.t.member(obj, key, -1); v >= 0; v = x.t.member(obj, key, v) {
-		if x.kind(v) == kindObject {
+	for v := x.t.Member(obj, key, -1); v >= 0; v = x.t.Member(obj, key, v) {
+		if x.kind(v) == jsonscan.Object {
 			fn(v)
 		}
 	}
@@ -316,7 +318,7 @@ func (a *sseAssembler) model(x *extractor) {
 		a.d.meta.Model = m
 	}
 	for _, k := range [...]string{"response", "message"} {
-		for v := x.t.member(0, k, -1); v >= 0; v = x.t.member(0, k, v) {
+		for v := x.t.Member(0, k, -1); v >= 0; v = x.t.Member(0, k, v) {
 			if m := x.strMember(v, "model"); m != "" {
 				a.d.meta.Model = m
 			}
@@ -328,7 +330,7 @@ func (a *sseAssembler) model(x *extractor) {
 // events.
 func (a *sseAssembler) chatChunk(x *extractor) {
 	elements(x, 0, "choices", func(pos int, ch int32) {
-		if x.kind(ch) != kindObject {
+		if x.kind(ch) != jsonscan.Object {
 			return
 		}
 		ci := intMember(x, ch, "index", pos)
@@ -343,21 +345,21 @@ func (a *sseAssembler) chatChunk(x *extractor) {
 
 func (a *sseAssembler) chatDelta(x *extractor, m int32, ci int, kind string) {
 	prefix := func() string { return "choices[" + strconv.Itoa(ci) + "]." + kind }
-	if x.t.member(m, "role", -1) >= 0 {
+	if x.t.Member(m, "role", -1) >= 0 {
 		x.responseRoles(m, prefix())
 	}
 	key := func(k string, j int) streamKey { return streamKey{kind: kind, part: k, i: ci, j: j} }
 	content := func() string { return prefix() + ".content(stream)" }
-	for c := x.t.member(m, "content", -1); c >= 0; c = x.t.member(m, "content", c) {
+	for c := x.t.Member(m, "content", -1); c >= 0; c = x.t.Member(m, "content", c) {
 		switch x.kind(c) {
-		case kindString:
+		case jsonscan.String:
 			if !x.taken[c] {
 				x.taken[c] = true
-				a.add(key("content", 0), content, pipeline.RoleAssistant, pipeline.FromModel, x.t.str(c), true, true, c)
+				a.add(key("content", 0), content, pipeline.RoleAssistant, pipeline.FromModel, x.t.Str(c), true, true, c)
 			}
-		case kindArray:
+		case jsonscan.Array:
 			// Some compatible servers stream typed parts.
-			for p := x.t.first(c); p >= 0; p = x.t.nodes[p].next {
+			for p := x.t.First(c); p >= 0; p = x.t.Nodes[p].Next {
 				a.addMembers(x, p, "text", key("content", 0), content, true)
 			}
 		}
@@ -445,7 +447,7 @@ func (a *sseAssembler) anthropicEvent(x *extractor, typ string) {
 	if typ == "message_start" {
 		_ = x.objectMembers(0, "message", "message", func(m int32, f string) error {
 			x.responseRoles(m, f)
-			for c := x.t.member(m, "content", -1); c >= 0; c = x.t.member(m, "content", c) {
+			for c := x.t.Member(m, "content", -1); c >= 0; c = x.t.Member(m, "content", c) {
 				_ = x.anthropicContent(c, "message.content", pipeline.RoleAssistant, model)
 			}
 			return nil
@@ -483,13 +485,13 @@ func (a *sseAssembler) sweep(x *extractor, name string) {
 	}
 	var walk func(n int32, path []byte, effKey string)
 	walk = func(n int32, path []byte, effKey string) {
-		nd := &x.t.nodes[n]
-		switch nd.kind {
-		case kindString:
+		nd := &x.t.Nodes[n]
+		switch nd.Kind {
+		case jsonscan.String:
 			if x.taken[n] {
 				return
 			}
-			s := x.t.str(n)
+			s := x.t.Str(n)
 			if opaque[effKey] || sseOpaque[effKey] || (skipStructural(effKey, s) && len(s) <= maxStructural) {
 				return
 			}
@@ -499,16 +501,16 @@ func (a *sseAssembler) sweep(x *extractor, name string) {
 			}
 			p = prefix + p
 			a.add(streamKey{kind: "?" + p}, func() string { return p }, pipeline.RoleUnknown, pipeline.FromModel, s, false, false, n)
-		case kindObject:
+		case jsonscan.Object:
 			i := 0
-			for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
-				k := x.t.key(c)
+			for c := x.t.First(n); c >= 0; c = x.t.Nodes[c].Next {
+				k := x.t.Key(c)
 				walk(c, appendKey(path, k, i), k)
 				i++
 			}
-		case kindArray:
+		case jsonscan.Array:
 			i := 0
-			for c := x.t.first(n); c >= 0; c = x.t.nodes[c].next {
+			for c := x.t.First(n); c >= 0; c = x.t.Nodes[c].Next {
 				walk(c, appendIndex(path, intMember(x, c, "index", i)), effKey)
 				i++
 			}

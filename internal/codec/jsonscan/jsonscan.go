@@ -1,25 +1,41 @@
-package codec
+// Package jsonscan is the codec's strict JSON scanner: an iterative
+// RFC 8259 parser (no recursion, bounded depth and node count, invalid
+// UTF-8 refused) into a flat tree in document order that keeps every
+// member of an object, duplicate keys included, with byte offsets into the
+// source, so a scan sees what any upstream parser could see and a
+// redaction can splice the body in place.
+package jsonscan
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"unicode/utf8"
 )
 
-// kind is the JSON type of a node.
-type kind uint8
-
-const (
-	kindNull kind = iota
-	kindBool
-	kindNumber
-	kindString
-	kindObject
-	kindArray
+// Errors the scanner wraps; the codec returns the same values.
+var (
+	ErrMalformed = errors.New("malformed body")
+	ErrTooLarge  = errors.New("body too large")
 )
 
-// node is one JSON value. The tree is a flat slice in document order so a
+// DefaultMaxDepth bounds nesting when Parse is given a depth of 0.
+const DefaultMaxDepth = 64
+
+// Kind is the JSON type of a node.
+type Kind uint8
+
+const (
+	Null Kind = iota
+	Bool
+	Number
+	String
+	Object
+	Array
+)
+
+// Node is one JSON value. The tree is a flat slice in document order so a
 // body costs one growing allocation instead of one interface per value, and
 // objects keep every member in order, duplicate keys included: the scan must
 // see what any upstream parser (first-wins or last-wins) could see.
@@ -28,59 +44,59 @@ const (
 // back from the source or the escape arena on demand, so the worst-case
 // body (a long array of one-digit numbers) costs about 18 bytes of nodes per
 // body byte, bounded further by Limits.MaxNodes.
-type node struct {
-	kind kind
+type Node struct {
+	Kind Kind
 	// start and end are the value's byte range in the body; for strings
 	// they include the quotes, so a redaction can splice a whole literal.
-	start, end int32
+	Start, End int32
 	// keyStart and keyEnd locate the member's key literal when the parent
 	// is an object; keyStart is -1 for array elements and the root.
-	keyStart, keyEnd int32
+	KeyStart, KeyEnd int32
 	// keyRef and strRef are 1 + the index in tree.refs of the decoded text
 	// of an escaped key or string; 0 means the text is the literal itself.
-	keyRef, strRef int32
+	KeyRef, StrRef int32
 	// next is the next sibling (-1 for none); a container's first child,
 	// when count > 0, is the node right after it.
-	next  int32
-	count int32 // number of children
+	Next  int32
+	Count int32 // number of children
 }
 
-// tree is a parsed JSON body.
-type tree struct {
+// Tree is a parsed JSON body.
+type Tree struct {
 	src   string // the body; unescaped strings are substrings, not allocations
 	arena string // decoded text of every escaped key and string
 	refs  [][2]int32
-	nodes []node
-	strs  int // string values: an upper bound on segments of an LLM body
-	keys  int // object keys (GenericJSON scans them too)
+	Nodes []Node
+	Strs  int // string values: an upper bound on segments of an LLM body
+	Keys  int // object keys (GenericJSON scans them too)
 }
 
-// str is the decoded value of string node n.
-func (t *tree) str(n int32) string {
-	nd := &t.nodes[n]
-	if nd.strRef > 0 {
-		r := t.refs[nd.strRef-1]
+// Str is the decoded value of string node n.
+func (t *Tree) Str(n int32) string {
+	nd := &t.Nodes[n]
+	if nd.StrRef > 0 {
+		r := t.refs[nd.StrRef-1]
 		return t.arena[r[0]:r[1]]
 	}
-	return t.src[nd.start+1 : nd.end-1]
+	return t.src[nd.Start+1 : nd.End-1]
 }
 
-// key is the decoded key of member n ("" for array elements and the root).
-func (t *tree) key(n int32) string {
-	nd := &t.nodes[n]
+// Key is the decoded key of member n ("" for array elements and the root).
+func (t *Tree) Key(n int32) string {
+	nd := &t.Nodes[n]
 	switch {
-	case nd.keyRef > 0:
-		r := t.refs[nd.keyRef-1]
+	case nd.KeyRef > 0:
+		r := t.refs[nd.KeyRef-1]
 		return t.arena[r[0]:r[1]]
-	case nd.keyStart < 0:
+	case nd.KeyStart < 0:
 		return ""
 	}
-	return t.src[nd.keyStart+1 : nd.keyEnd-1]
+	return t.src[nd.KeyStart+1 : nd.KeyEnd-1]
 }
 
-// first is the first child of container n, or -1.
-func (t *tree) first(n int32) int32 {
-	if t.nodes[n].count == 0 {
+// First is the first child of container n, or -1.
+func (t *Tree) First(n int32) int32 {
+	if t.Nodes[n].Count == 0 {
 		return -1
 	}
 	return n + 1
@@ -91,7 +107,7 @@ func (t *tree) first(n int32) int32 {
 type parser struct {
 	s        string
 	i        int
-	nodes    []node
+	nodes    []Node
 	maxDepth int
 	maxNodes int // <= 0: no cap
 	// arena holds the decoded text of every string with escapes; it becomes
@@ -106,31 +122,15 @@ func malformedAt(off int, what string) error {
 	return fmt.Errorf("invalid JSON at byte %d: %s: %w", off, what, ErrMalformed)
 }
 
-// DefaultMaxNodes is the node cap for a body of n bytes when
-// Limits.MaxNodes is 0: one JSON value per 4 body bytes, at least 4096.
-// Chat, Responses and Messages bodies carry text and run well under one
-// value per 10 bytes; only arrays of tiny numbers come near the cap.
-func DefaultMaxNodes(n int) int { return max(4096, n/4) }
-
-// nodeCap resolves Limits.MaxNodes for a body of n bytes (<= 0: no cap).
-func (l Limits) nodeCap(n int) int {
-	switch {
-	case l.MaxNodes == 0:
-		return DefaultMaxNodes(n)
-	case l.MaxNodes < 0:
-		return 0
-	}
-	return l.MaxNodes
-}
-
-func tooManyNodes(limit int) error {
+// TooManyNodes is the error for a body over a node cap of limit.
+func TooManyNodes(limit int) error {
 	return fmt.Errorf("JSON body has more than %d values (arrays of tiny numbers?); raise Limits.MaxNodes if such bodies are legitimate: %w", limit, ErrTooLarge)
 }
 
-// parseJSON builds the tree of body. maxDepth bounds nesting of arrays and
+// Parse builds the tree of body. maxDepth bounds nesting of arrays and
 // objects (the root container is depth 1); maxNodes bounds the number of
 // values (<= 0: no cap), so memory stays proportional to the body.
-func parseJSON(body []byte, maxDepth, maxNodes int) (*tree, error) {
+func Parse(body []byte, maxDepth, maxNodes int) (*Tree, error) {
 	if len(body) > math.MaxInt32 {
 		return nil, fmt.Errorf("body of %d bytes cannot be indexed: %w", len(body), ErrTooLarge)
 	}
@@ -139,19 +139,19 @@ func parseJSON(body []byte, maxDepth, maxNodes int) (*tree, error) {
 	if !utf8.Valid(body) {
 		return nil, malformedAt(firstInvalidUTF8(body), "invalid UTF-8")
 	}
-	return parseJSONString(string(body), maxDepth, maxNodes)
+	return ParseString(string(body), maxDepth, maxNodes)
 }
 
-// parseJSONString parses valid UTF-8 text (the caller checks); SSE events
+// ParseString parses valid UTF-8 text (the caller checks); SSE events
 // are substrings of one copy of the stream, so they are parsed without a
 // copy each.
-func parseJSONString(src string, maxDepth, maxNodes int) (*tree, error) {
-	return parseJSONInto(nil, src, maxDepth, maxNodes)
+func ParseString(src string, maxDepth, maxNodes int) (*Tree, error) {
+	return ParseInto(nil, src, maxDepth, maxNodes)
 }
 
-// parseJSONInto is parseJSONString building the tree in nodes' storage
+// ParseInto is ParseString building the tree in nodes' storage
 // when it is large enough (SSE events reuse one slice).
-func parseJSONInto(nodes []node, src string, maxDepth, maxNodes int) (*tree, error) {
+func ParseInto(nodes []Node, src string, maxDepth, maxNodes int) (*Tree, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
@@ -169,12 +169,12 @@ func parseJSONInto(nodes []node, src string, maxDepth, maxNodes int) (*tree, err
 	if cap(nodes) >= want {
 		p.nodes = nodes[:0]
 	} else {
-		p.nodes = make([]node, 0, want)
+		p.nodes = make([]Node, 0, want)
 	}
 	if err := p.run(); err != nil {
 		return nil, err
 	}
-	return &tree{src: src, arena: string(p.arena), refs: p.refs, nodes: p.nodes, strs: p.strs, keys: p.keys}, nil
+	return &Tree{src: src, arena: string(p.arena), refs: p.refs, Nodes: p.nodes, Strs: p.strs, Keys: p.keys}, nil
 }
 
 func firstInvalidUTF8(b []byte) int {
@@ -216,18 +216,18 @@ func (p *parser) run() error {
 		}
 		idx := int32(len(p.nodes))
 		if p.maxNodes > 0 && len(p.nodes) >= p.maxNodes {
-			return tooManyNodes(p.maxNodes)
+			return TooManyNodes(p.maxNodes)
 		}
-		n := node{start: int32(p.i), keyStart: keyStart, keyEnd: keyEnd, keyRef: keyRef, next: -1}
+		n := Node{Start: int32(p.i), KeyStart: keyStart, KeyEnd: keyEnd, KeyRef: keyRef, Next: -1}
 		keyStart, keyEnd, keyRef = -1, -1, 0
 		opened := false
 		switch c := p.s[p.i]; {
 		case c == '{':
-			n.kind = kindObject
+			n.Kind = Object
 			p.i++
 			opened = true
 		case c == '[':
-			n.kind = kindArray
+			n.Kind = Array
 			p.i++
 			opened = true
 		case c == '"':
@@ -235,57 +235,57 @@ func (p *parser) run() error {
 			if err != nil {
 				return err
 			}
-			n.kind, n.strRef = kindString, ref
+			n.Kind, n.StrRef = String, ref
 			p.strs++
 		case c == 't':
 			if err := p.lit("true"); err != nil {
 				return err
 			}
-			n.kind = kindBool
+			n.Kind = Bool
 		case c == 'f':
 			if err := p.lit("false"); err != nil {
 				return err
 			}
-			n.kind = kindBool
+			n.Kind = Bool
 		case c == 'n':
 			if err := p.lit("null"); err != nil {
 				return err
 			}
-			n.kind = kindNull
+			n.Kind = Null
 		case c == '-' || (c >= '0' && c <= '9'):
 			if err := p.num(); err != nil {
 				return err
 			}
-			n.kind = kindNumber
+			n.Kind = Number
 		default:
 			return malformedAt(p.i, "unexpected character where a value should be")
 		}
-		n.end = int32(p.i)
+		n.End = int32(p.i)
 		p.nodes = append(p.nodes, n)
 		if len(stack) > 0 {
 			top := &stack[len(stack)-1]
 			if top.last >= 0 {
-				p.nodes[top.last].next = idx
+				p.nodes[top.last].Next = idx
 			}
 			top.last = idx
-			p.nodes[top.idx].count++
+			p.nodes[top.idx].Count++
 		}
 		if opened {
 			if len(stack)+1 > p.maxDepth {
-				return malformedAt(int(n.start), fmt.Sprintf("nesting deeper than %d", p.maxDepth))
+				return malformedAt(int(n.Start), fmt.Sprintf("nesting deeper than %d", p.maxDepth))
 			}
 			stack = append(stack, frame{idx: idx, last: -1})
 			p.ws()
 			closer := byte(']')
-			if n.kind == kindObject {
+			if n.Kind == Object {
 				closer = '}'
 			}
 			if p.i < len(p.s) && p.s[p.i] == closer {
 				p.i++
-				p.nodes[idx].end = int32(p.i)
+				p.nodes[idx].End = int32(p.i)
 				stack = stack[:len(stack)-1]
 			} else {
-				if n.kind == kindObject {
+				if n.Kind == Object {
 					var err error
 					if keyStart, keyEnd, keyRef, err = p.member(); err != nil {
 						return err
@@ -309,7 +309,7 @@ func (p *parser) run() error {
 				return malformedAt(p.i, "unexpected end of input")
 			}
 			c := p.s[p.i]
-			isObj := p.nodes[top.idx].kind == kindObject
+			isObj := p.nodes[top.idx].Kind == Object
 			if c == ',' {
 				p.i++
 				if isObj {
@@ -322,7 +322,7 @@ func (p *parser) run() error {
 			}
 			if (isObj && c == '}') || (!isObj && c == ']') {
 				p.i++
-				p.nodes[top.idx].end = int32(p.i)
+				p.nodes[top.idx].End = int32(p.i)
 				stack = stack[:len(stack)-1]
 				continue
 			}
@@ -498,35 +498,35 @@ func (p *parser) str() (int32, error) {
 	return 0, malformedAt(start, "unterminated string")
 }
 
-func hex4(b string, at int) (rune, bool) { return hexN(b, at, 4) }
+func hex4(b string, at int) (rune, bool) { return HexN(b, at, 4) }
 
-// member returns the next value of key in obj after the child after (-1
+// Member returns the next value of key in obj after the child after (-1
 // to start), or -1. Callers loop over every duplicate so no text hides
 // behind a repeated key. Keys match case-insensitively the way Go's
 // encoding/json matches struct fields (Unicode simple folding, so the
 // Kelvin sign matches "k" and the long s matches "s"): an upstream that
 // decodes into structs reads "Text" or "ROLE" as text or role.
-func (t *tree) member(obj int32, key string, after int32) int32 {
+func (t *Tree) Member(obj int32, key string, after int32) int32 {
 	var c int32
 	if after < 0 {
-		if obj < 0 || t.nodes[obj].kind != kindObject {
+		if obj < 0 || t.Nodes[obj].Kind != Object {
 			return -1
 		}
-		c = t.first(obj)
+		c = t.First(obj)
 	} else {
-		c = t.nodes[after].next
+		c = t.Nodes[after].Next
 	}
-	for ; c >= 0; c = t.nodes[c].next {
-		if keyIs(t.key(c), key) {
+	for ; c >= 0; c = t.Nodes[c].Next {
+		if KeyIs(t.Key(c), key) {
 			return c
 		}
 	}
 	return -1
 }
 
-// keyIs reports whether k names the control key want (lower-case ASCII) in
+// KeyIs reports whether k names the control key want (lower-case ASCII) in
 // encoding/json's case-insensitive sense.
-func keyIs(k, want string) bool {
+func KeyIs(k, want string) bool {
 	if len(k) == len(want) && k == want {
 		return true
 	}
@@ -537,5 +537,29 @@ func keyIs(k, want string) bool {
 	return strings.EqualFold(k, want)
 }
 
-// raw returns the bytes of node n as written in the body.
-func (t *tree) raw(n int32) string { return t.src[t.nodes[n].start:t.nodes[n].end] }
+// Raw returns the bytes of node n as written in the body.
+func (t *Tree) Raw(n int32) string { return t.src[t.Nodes[n].Start:t.Nodes[n].End] }
+
+// HexN reads n hex digits at b[at:]; the strict scanner and the lenient
+// decoder share it.
+func HexN[T string | []byte](b T, at, n int) (rune, bool) {
+	if at+n > len(b) {
+		return 0, false
+	}
+	var r rune
+	for i := at; i < at+n; i++ {
+		c := b[i]
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}

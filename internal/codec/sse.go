@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	sseframe "github.com/llm-firewall/llm-firewall/internal/codec/sse"
+
 	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
 
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -127,54 +129,14 @@ type sseAssembler struct {
 	curTree *jsonscan.Tree
 }
 
-// parse splits src into events and dispatches each.
+// parse splits src into events and dispatches each one that has data.
 func (a *sseAssembler) parse(src string) error {
-	src = strings.TrimPrefix(src, "\uFEFF")
-	var (
-		name  string
-		parts []string // data lines of the open event
-	)
-	dispatch := func() error {
-		defer func() { name, parts = "", parts[:0] }()
-		switch len(parts) {
-		case 0:
-			return nil
-		case 1:
-			return a.event(name, parts[0])
+	return sseframe.Split(src, func(text string) error {
+		if ev := sseframe.ParseEvent(text); ev.HasData {
+			return a.event(ev.Name, ev.Data)
 		}
-		return a.event(name, strings.Join(parts, "\n"))
-	}
-	for len(src) > 0 {
-		line := src
-		if k := strings.IndexAny(src, "\r\n"); k >= 0 {
-			line = src[:k]
-			if src[k] == '\r' && k+1 < len(src) && src[k+1] == '\n' {
-				k++
-			}
-			src = src[k+1:]
-		} else {
-			src = ""
-		}
-		if line == "" {
-			if err := dispatch(); err != nil {
-				return err
-			}
-			continue
-		}
-		field, value, found := strings.Cut(line, ":")
-		if field == "" && found {
-			continue // comment
-		}
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "event":
-			name = value
-		case "data":
-			parts = append(parts, value)
-		}
-	}
-	// Clients differ on an event the body ends inside of; scan it.
-	return dispatch()
+		return nil
+	})
 }
 
 // event decodes one data payload.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	sseframe "github.com/llm-firewall/llm-firewall/internal/codec/sse"
+
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -119,44 +121,14 @@ func (s *SSEDecoder) Feed(chunk []byte, eos bool) ([]*SSEEvent, error) {
 	return out, nil
 }
 
-// eventEnd finds the end of the first complete event in buf (just past the
-// blank line that ends it), or -1. Lines end with CRLF, LF or CR; a CR at
-// the end of the buffer may be half of a CRLF, so it waits for the next
-// byte unless the stream is over.
+// eventEnd finds the end of the first complete event in buf, or -1
+// (sseframe.End; seen keeps where to resume).
 func (s *SSEDecoder) eventEnd(eos bool) int {
-	b := s.buf
-	i := s.seen
-	lineStart := i
-	// Resume at the start of the line seen last.
-	for lineStart > 0 && b[lineStart-1] != '\n' && b[lineStart-1] != '\r' {
-		lineStart--
+	end, resume := sseframe.End(s.buf, s.seen, eos)
+	if end < 0 {
+		s.seen = resume
 	}
-	for i = lineStart; i < len(b); {
-		k := bytes.IndexAny(b[i:], "\r\n")
-		if k < 0 {
-			s.seen = len(b)
-			return -1
-		}
-		j := i + k
-		next := j + 1
-		if b[j] == '\r' {
-			if j+1 == len(b) && !eos {
-				s.seen = i
-				return -1
-			}
-			if j+1 < len(b) && b[j+1] == '\n' {
-				next = j + 2
-			}
-		}
-		if j == i {
-			// An empty line ends the event (a blank line with nothing
-			// before it is an empty event of its own, released as it came).
-			return next
-		}
-		i = next
-	}
-	s.seen = len(b)
-	return -1
+	return end
 }
 
 // dispatch parses one event's fields and hands its data to the assembler.
@@ -169,35 +141,12 @@ func (s *SSEDecoder) dispatch(raw []byte) (*SSEEvent, error) {
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
-	ev := &SSEEvent{Raw: raw}
-	var parts []string
-	for len(text) > 0 {
-		line := text
-		if k := strings.IndexAny(text, "\r\n"); k >= 0 {
-			line = text[:k]
-			if text[k] == '\r' && k+1 < len(text) && text[k+1] == '\n' {
-				k++
-			}
-			text = text[k+1:]
-		} else {
-			text = ""
-		}
-		field, value, found := strings.Cut(line, ":")
-		if line == "" || (field == "" && found) {
-			continue
-		}
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "event":
-			ev.Name = value
-		case "data":
-			parts = append(parts, value)
-		}
-	}
-	if len(parts) == 0 {
+	f := sseframe.ParseEvent(text)
+	ev := &SSEEvent{Raw: raw, Name: f.Name}
+	if !f.HasData {
 		return ev, nil
 	}
-	ev.Data = strings.Join(parts, "\n")
+	ev.Data = f.Data
 	if strings.TrimSpace(ev.Data) == "[DONE]" {
 		ev.Done = true
 		return ev, nil

@@ -7,6 +7,7 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/extproc"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -37,7 +38,7 @@ func FuzzRequestBody(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv := extproc.NewServer(extproc.Config{}, pipeline.NewEngine(), nil, nil)
+	srv := extproc.NewServer(extproc.Config{}, pipeline.NewEngine(all.EngineOptions()...), nil, nil)
 	srv.SetPolicies(ps)
 	f.Fuzz(func(t *testing.T, body []byte, gzipped bool) {
 		hdrs := reqHeaders(chatPath, false)

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/llm-firewall/llm-firewall/cache"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	_ "github.com/llm-firewall/llm-firewall/detectors/limits"
 	"github.com/llm-firewall/llm-firewall/extproc"
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -146,7 +147,7 @@ func newHarnessWithStore(t *testing.T, cfg extproc.Config, log *slog.Logger, sto
 		t.Cleanup(func() { bc.Close() })
 		store = bc
 	}
-	engine := pipeline.NewEngine(pipeline.WithCache(store), pipeline.WithMetrics(pipeline.NewMetrics(reg)))
+	engine := pipeline.NewEngine(all.EngineOptions(pipeline.WithCache(store), pipeline.WithMetrics(pipeline.NewMetrics(reg)))...)
 	cfg.RequireProtocolConfig = true // as served by default
 	srv := extproc.NewServer(cfg, engine, extproc.NewMetrics(reg), log)
 	srv.SetPolicies(ps)

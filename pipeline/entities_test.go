@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -30,7 +31,7 @@ policies:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := pipeline.NewEngine()
+	e := pipeline.NewEngine(all.EngineOptions()...)
 	in := &pipeline.Input{Direction: pipeline.Request, Segments: []pipeline.Segment{{Text: "BLOCKME and secret"}}}
 
 	v := e.Evaluate(context.Background(), ps.Default, in)

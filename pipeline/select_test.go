@@ -2,11 +2,13 @@ package pipeline_test
 
 import (
 	"context"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -94,7 +96,7 @@ policies:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := pipeline.NewEngine()
+	e := pipeline.NewEngine(all.EngineOptions()...)
 	eval := func(role pipeline.Role) pipeline.Action {
 		in := &pipeline.Input{Direction: pipeline.Request, Segments: []pipeline.Segment{{Text: "BLOCKME", Role: role}}}
 		return e.Evaluate(context.Background(), ps.Default, in).Action
@@ -132,7 +134,7 @@ policies:
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	e := pipeline.NewEngine(pipeline.WithMetrics(pipeline.NewMetrics(reg)))
+	e := pipeline.NewEngine(all.EngineOptions(pipeline.WithMetrics(pipeline.NewMetrics(reg)))...)
 	in := &pipeline.Input{Direction: pipeline.Request, Segments: []pipeline.Segment{{Text: "BLOCKME", Role: pipeline.RoleUser}}}
 	if v := e.Evaluate(context.Background(), ps.Default, in); v.Action != pipeline.Allow || len(v.Findings) != 1 {
 		t.Fatalf("live verdict %v with %d findings; the candidate must not act", v.Action, len(v.Findings))

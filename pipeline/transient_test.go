@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/llm-firewall/llm-firewall/cache"
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -33,7 +34,7 @@ func TestTransientFindingsAreNotCached(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	e := pipeline.NewEngine(pipeline.WithCache(store))
+	e := pipeline.NewEngine(all.EngineOptions(pipeline.WithCache(store))...)
 	for _, tc := range []struct {
 		score float64
 		want  pipeline.Action

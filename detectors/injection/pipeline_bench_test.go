@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/detectors/injection/internal/benchtext"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -20,7 +21,7 @@ func BenchmarkDefaultRequestPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := pipeline.NewEngine()
+	e := pipeline.NewEngine(all.EngineOptions()...)
 	for _, size := range []int{1 << 10, 4 << 10, 16 << 10} {
 		b.Run(fmt.Sprintf("%dKB", size>>10), func(b *testing.B) {
 			texts := make([]string, 256)

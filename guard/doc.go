@@ -8,8 +8,9 @@
 //   - POST /v1/scan, the native API: an LLM request or response body, or
 //     plain text, in; the full verdict out.
 //
-// Like extproc it only translates: requests become pipeline.Input values for
-// the same Engine and policy set, verdicts become answers. The same
+// Like extproc it only translates: request bodies go through the same scan
+// step (internal/scan) with the same Engine and policy set, and its results
+// become answers. The same
 // fail-closed rule holds: a verdict that could not be computed (budget,
 // malformed body, detector fault) is answered as a block, never as an
 // error a gateway might treat as "allow".

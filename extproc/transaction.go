@@ -299,28 +299,8 @@ func (tx *transaction) audit(dir pipeline.Direction, v *pipeline.Verdict) {
 	if dir == pipeline.Response {
 		d = &tx.resp
 	}
-	r := tx.s.cfg.Audit.FromVerdict(v, dir, "ext_proc", tx.selector.RouteName, d.segs, time.Since(d.started))
-	r.API = string(tx.api)
-	tx.s.cfg.Audit.Write(r)
-	level := slog.LevelDebug
-	if v.Action != pipeline.Allow || v.Shadow || v.Cause != pipeline.CauseNone {
-		level = slog.LevelInfo
-	}
-	if !tx.s.log.Enabled(tx.ctx, level) {
-		return
-	}
-	tx.s.log.LogAttrs(context.WithoutCancel(tx.ctx), level, "decision",
-		slog.String("decision_id", v.DecisionID),
-		slog.String("direction", dir.String()),
-		slog.String("action", v.Label()),
-		slog.String("would_be", v.WouldBe.String()),
-		slog.String("cause", string(v.Cause)),
-		slog.Int("status", v.Status),
-		slog.Any("rules", v.Rules()),
-		slog.String("policy", v.Policy),
-		slog.String("policy_version", v.PolicyVersion),
-		slog.String("api", string(tx.api)),
-		slog.String("route", tx.selector.RouteName),
-		slog.Bool("cached", v.Cached),
-	)
+	scan.Record(tx.ctx, tx.s.log, tx.s.cfg.Audit, scan.Decision{
+		Verdict: v, Direction: dir, Transport: "ext_proc", Route: tx.selector.RouteName, API: string(tx.api),
+		Segments: d.segs, Took: time.Since(d.started), Attrs: []slog.Attr{slog.String("route", tx.selector.RouteName)},
+	})
 }

@@ -182,32 +182,10 @@ func (h *Handler) evaluate(ctx context.Context, p *pipeline.Policy, in *pipeline
 // audit records a decision without any of the scanned text, in the same
 // shape as extproc's audit line.
 func (h *Handler) audit(c *call, dir pipeline.Direction, api string, v *pipeline.Verdict, segs []pipeline.Segment) {
-	// The audit record first: it must not depend on the log level.
-	r := h.cfg.Audit.FromVerdict(v, dir, "http", c.endpoint, segs, time.Since(c.start))
-	r.API = api
-	h.cfg.Audit.Write(r)
-	level := slog.LevelDebug
-	if v.Action != pipeline.Allow || v.Shadow || v.Cause != pipeline.CauseNone {
-		level = slog.LevelInfo
-	}
-	if !h.log.Enabled(c.ctx, level) {
-		return
-	}
-	h.log.LogAttrs(context.WithoutCancel(c.ctx), level, "decision",
-		slog.String("decision_id", v.DecisionID),
-		slog.String("transport", "http"),
-		slog.String("endpoint", c.endpoint),
-		slog.String("direction", dir.String()),
-		slog.String("action", v.Label()),
-		slog.String("would_be", v.WouldBe.String()),
-		slog.String("cause", string(v.Cause)),
-		slog.Int("status", v.Status),
-		slog.Any("rules", v.Rules()),
-		slog.String("policy", v.Policy),
-		slog.String("policy_version", v.PolicyVersion),
-		slog.String("api", api),
-		slog.Bool("cached", v.Cached),
-	)
+	scan.Record(c.ctx, h.log, h.cfg.Audit, scan.Decision{
+		Verdict: v, Direction: dir, Transport: "http", Route: c.endpoint, API: api,
+		Segments: segs, Took: time.Since(c.start), Attrs: []slog.Attr{slog.String("endpoint", c.endpoint)},
+	})
 }
 
 // outcomeOf is the metrics outcome of the strongest verdict of a request.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"slices"
 	"sort"
@@ -144,8 +143,9 @@ type Selector struct {
 	InitialMetadata string
 	RouteMetadata   string
 	RouteName       string
-	// Host (:authority, without port) and Path (:path) are matched against
-	// the policy file's routes list when none of the names above resolves.
+	// Host (:authority) and Path (:path) are matched against the policy
+	// file's routes list when none of the names above resolves, after
+	// NormalizeHost and NormalizePath.
 	Host, Path string
 }
 
@@ -187,12 +187,11 @@ func (s *PolicySet) Select(sel Selector) (p *Policy, unknown bool) {
 		}
 	}
 	if len(s.routes) > 0 {
-		host := strings.ToLower(sel.Host)
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
+		// Matched on what the upstream routes on, so "API.openai.com.",
+		// "//v1/chat" or "/v1/%63hat" do not slip past a rule.
+		host, path := NormalizeHost(sel.Host), NormalizePath(sel.Path)
 		for _, r := range s.routes {
-			if r.matches(host, sel.Path) {
+			if r.matches(host, path) {
 				return r.policy, unknown
 			}
 		}
@@ -318,7 +317,7 @@ func ParsePolicySet(src []byte, name string) (*PolicySet, error) {
 		if rs.PathPrefix != "" && !strings.HasPrefix(rs.PathPrefix, "/") {
 			return nil, fmt.Errorf("policy %s: routes: line %d: path_prefix %q must start with /", name, n.Line, rs.PathPrefix)
 		}
-		set.routes = append(set.routes, routeRule{host: strings.ToLower(rs.Host), pathPrefix: rs.PathPrefix, policy: rp})
+		set.routes = append(set.routes, routeRule{host: strings.TrimRight(strings.ToLower(rs.Host), "."), pathPrefix: rs.PathPrefix, policy: rp})
 	}
 	return set, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"mime"
 	"strings"
+
+	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
 // Provider is "openai", "anthropic" or "" for non-LLM formats.
@@ -45,13 +47,11 @@ var routes = []struct {
 
 // ForRequest picks the API from the request path (query ignored) and content type.
 func ForRequest(path, contentType string) API {
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	// Matching case-insensitively only ever widens what is parsed as an
-	// LLM payload; a lenient upstream must not get /V1/Chat/Completions
-	// past the role-aware scan.
-	path = strings.ToLower(strings.TrimRight(path, "/"))
+	// The path as a normalizing upstream resolves it ("//v1/./chat",
+	// "/v1/%63hat"), and case-insensitively: both only ever widen what is
+	// parsed as an LLM payload; a lenient upstream must not get
+	// /V1/Chat/Completions past the role-aware scan.
+	path = strings.ToLower(strings.TrimRight(pipeline.NormalizePath(path), "/"))
 	for _, r := range routes {
 		if strings.HasSuffix(path, r.suffix) {
 			return r.api

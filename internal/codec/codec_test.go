@@ -437,6 +437,11 @@ func TestAPI(t *testing.T) {
 		{"/chat/completions", "", OpenAIChat},
 		{"/openai/deployments/gpt4/chat/completions?api-version=2024-02-01", "application/json", OpenAIChat},
 		{"/V1/Chat/Completions/", "", OpenAIChat},
+		// Spellings a normalizing upstream routes to the same endpoint.
+		{"//v1/chat/completions", "", OpenAIChat},
+		{"/v1/%63hat/completions", "", OpenAIChat},
+		{"/v1/./x/../messages", "", AnthropicMessages},
+		{"/v1/chat%2Fcompletions", "application/json", GenericJSON},
 		{"/v1/completions", "", OpenAICompletions},
 		{"/openai/deployments/d/completions", "", OpenAICompletions},
 		{"/v1/responses", "", OpenAIResponses},

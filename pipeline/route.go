@@ -1,0 +1,90 @@
+package pipeline
+
+import (
+	"net"
+	"strings"
+)
+
+// NormalizeHost is the host a request is routed on, as an upstream sees
+// it: lower case, without port and without the trailing dot of a fully
+// qualified name ("API.OpenAI.com.:443" → "api.openai.com").
+func NormalizeHost(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	}
+	h = strings.TrimPrefix(strings.TrimSuffix(h, "]"), "[")
+	return strings.TrimRight(h, ".")
+}
+
+// NormalizePath is the path a request is routed on, as a normalizing
+// upstream resolves it: query and fragment dropped; percent-encoded
+// unreserved characters decoded (RFC 3986 6.2.2.2; %2F and other reserved
+// escapes stay); empty segments merged ("//" → "/"); "." and ".."
+// segments resolved (6.2.2.3, never above the root). A trailing slash is
+// kept. So "//v1/./x/../%63hat/completions?x" is "/v1/chat/completions".
+func NormalizePath(p string) string {
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	p = decodeUnreserved(p)
+	trailing := strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
+	var out []string
+	for _, seg := range strings.Split(p, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, seg)
+		}
+	}
+	s := "/" + strings.Join(out, "/")
+	if trailing && s != "/" {
+		s += "/"
+	}
+	return s
+}
+
+// decodeUnreserved decodes %XX escapes of ALPHA, DIGIT, "-", ".", "_"
+// and "~"; every other escape is left as written.
+func decodeUnreserved(p string) string {
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '%' && i+2 < len(p) {
+			if c, ok := unhex(p[i+1], p[i+2]); ok && unreserved(c) {
+				b.WriteByte(c)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+func unhex(a, b byte) (byte, bool) {
+	h := func(c byte) (byte, bool) {
+		switch {
+		case c >= '0' && c <= '9':
+			return c - '0', true
+		case c >= 'a' && c <= 'f':
+			return c - 'a' + 10, true
+		case c >= 'A' && c <= 'F':
+			return c - 'A' + 10, true
+		}
+		return 0, false
+	}
+	x, ok1 := h(a)
+	y, ok2 := h(b)
+	return x<<4 | y, ok1 && ok2
+}
+
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}

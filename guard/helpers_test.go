@@ -67,6 +67,7 @@ version: guard-test-1
 default: balanced
 policies:
   balanced:
+    allow_unscanned_media: true  # as the embedded balanced: the multimodal cases scan text parts
     detectors:
       limits: {action: block, max_body_bytes: 1048576}
       injection: {action: block}

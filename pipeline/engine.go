@@ -150,6 +150,10 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 	if err := ctx.Err(); err != nil {
 		return e.ctxFailure(p, in.Direction, err)
 	}
+	unread, refused := e.unreadable(p, in)
+	if refused {
+		return unread
+	}
 
 	var key [32]byte
 	if e.cache != nil {
@@ -157,6 +161,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 		if findings, ok := e.cacheGet(key); ok {
 			v := e.decide(p, in.Segments, findings)
 			v.Cached = true
+			shadowUnreadable(&v, &unread)
 			e.finish(p, in.Direction, &v)
 			return v
 		}
@@ -173,6 +178,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 	if p.Candidate != nil {
 		e.compareCandidate(ctx, p, in, &v)
 	}
+	shadowUnreadable(&v, &unread)
 	e.finish(p, in.Direction, &v)
 	return v
 }
@@ -540,4 +546,58 @@ func (e *Engine) cacheSet(key [32]byte, fs []Finding) {
 		return
 	}
 	_ = e.cache.Set(key, b) // a failed set only costs a later miss; the store counts it
+}
+
+// Rules of content no detector can read.
+const (
+	RuleUnscannedTokens = "unscanned.token_prompt"
+	RuleUnscannedMedia  = "unscanned.media"
+)
+
+// unreadable refuses a body that carries content no detector can read
+// (in.Meta.Unscanned) unless the policy allows that kind: a block with the
+// rule and the field in its reason (400, or 502 for an answer). Allowed
+// content is counted, and the readable rest is scanned as usual. In shadow
+// mode nothing is refused: the would-be block comes back unrefused, for
+// shadowUnreadable to add to the verdict of the scan.
+func (e *Engine) unreadable(p *Policy, in *Input) (v Verdict, refused bool) {
+	for _, u := range in.Meta.Unscanned {
+		allowed, rule, what := p.AllowUnscannedMedia, RuleUnscannedMedia, "media (image, audio or file) that cannot be scanned; the policy does not allow unscanned media"
+		if u.Kind == UnscannedTokens {
+			allowed, rule, what = p.AllowTokenPrompts, RuleUnscannedTokens, "token IDs, which cannot be scanned; send the prompt as text"
+		}
+		if allowed {
+			e.metrics.unscannedContent(u.Kind, "allowed", p.Name)
+			continue
+		}
+		status := 400
+		if in.Direction == Response {
+			status = 502
+		}
+		v = Verdict{
+			Action: Block, WouldBe: Block, Status: status,
+			Reason:   "blocked: " + rule + ": " + u.Field + " holds " + what,
+			Findings: []Finding{{Rule: rule, Family: "unscanned", Score: 1, Action: Block, Status: status}},
+			Policy:   p.Name, PolicyVersion: p.Version,
+		}
+		if p.Mode == Shadow {
+			e.metrics.unscannedContent(u.Kind, "shadow", p.Name)
+			return v, false
+		}
+		e.metrics.unscannedContent(u.Kind, "refused", p.Name)
+		e.metrics.decision(in.Direction, &v)
+		return v, true
+	}
+	return Verdict{}, false
+}
+
+// shadowUnreadable adds a shadow policy's would-be refusal of unreadable
+// content (from unreadable) to the verdict of its scan.
+func shadowUnreadable(v *Verdict, unread *Verdict) {
+	if len(unread.Findings) == 0 {
+		return
+	}
+	v.Findings = append(v.Findings, unread.Findings...)
+	v.WouldBe, v.Shadow = Block, true
+	v.Action, v.Status, v.Reason, v.Redactions = Allow, 0, "", nil
 }

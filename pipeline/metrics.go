@@ -14,6 +14,7 @@ type Metrics struct {
 	evalTime    *prometheus.HistogramVec
 	corrupt     prometheus.Counter
 	candidate   *prometheus.CounterVec
+	unscanned   *prometheus.CounterVec
 }
 
 // NewMetrics registers the pipeline series on reg.
@@ -40,13 +41,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "llmfw_cache_corrupt_entries_total",
 			Help: "Cached decisions that could not be decoded and were treated as misses.",
 		}),
+		unscanned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "llmfw_unscanned_content_total",
+			Help: "Content no detector can read (kind: tokens, media) by result: refused; allowed by the policy (allow_token_prompts, allow_unscanned_media) and passed unread; shadow (a shadow policy would refuse it).",
+		}, []string{"kind", "result", "policy"}),
 		candidate: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "llmfw_candidate_differences_total",
 			Help: "Messages where a policy's shadow candidate would act differently, by policy, candidate, rule and change (would_block, would_redact: the candidate acts where the policy does not; would_allow: the policy acts where the candidate does not; candidate_failed: the candidate could not finish).",
 		}, []string{"policy", "candidate", "rule", "change"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.decisions, m.failClosedC, m.panics, m.evalTime, m.corrupt, m.candidate)
+		reg.MustRegister(m.decisions, m.failClosedC, m.panics, m.evalTime, m.corrupt, m.candidate, m.unscanned)
 	}
 	return m
 }
@@ -98,5 +103,11 @@ func (m *Metrics) cacheCorrupt() {
 func (m *Metrics) candidateDiff(policy, candidate, rule, change string) {
 	if m != nil {
 		m.candidate.WithLabelValues(policy, candidate, rule, change).Inc()
+	}
+}
+
+func (m *Metrics) unscannedContent(kind UnscannedKind, result, policy string) {
+	if m != nil {
+		m.unscanned.WithLabelValues(string(kind), result, policy).Inc()
 	}
 }

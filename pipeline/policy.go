@@ -44,6 +44,11 @@ type Policy struct {
 	FailClosedStatus int  // status for budget, overload, cache and decode failures (503)
 	RejectMalformed  bool // malformed JSON on an LLM route → 400 (else scanned as plain text)
 	RejectUnscanned  bool // a body Envoy will not send us (body mode NONE) → fail closed
+	// AllowTokenPrompts and AllowUnscannedMedia let a body through that
+	// carries content no detector can read (token-ID prompts; images,
+	// audio, files): counted, never silent. Both default to false: such a
+	// body is refused with a 400 naming the field.
+	AllowTokenPrompts, AllowUnscannedMedia bool
 	// StreamHoldback is how many bytes of a streamed answer's text are
 	// held back behind the scan: a pattern up to this long is seen whole
 	// before any of it is released.
@@ -233,15 +238,19 @@ type routeSpec struct {
 }
 
 type policySpec struct {
-	Mode             Mode                 `yaml:"mode"`
-	BlockStatus      int                  `yaml:"block_status"`
-	FailClosedStatus int                  `yaml:"fail_closed_status"`
-	Malformed        string               `yaml:"malformed"`
-	UnscannedBody    string               `yaml:"unscanned_body"`
-	Canary           bool                 `yaml:"canary"`
-	Candidate        string               `yaml:"candidate"`
-	StreamHoldback   int                  `yaml:"stream_holdback_bytes"`
-	Detectors        map[string]yaml.Node `yaml:"detectors"`
+	Mode             Mode   `yaml:"mode"`
+	BlockStatus      int    `yaml:"block_status"`
+	FailClosedStatus int    `yaml:"fail_closed_status"`
+	Malformed        string `yaml:"malformed"`
+	UnscannedBody    string `yaml:"unscanned_body"`
+	Canary           bool   `yaml:"canary"`
+	// Omitted means false: content we cannot read is refused, never
+	// allowed by omission.
+	AllowTokenPrompts   bool                 `yaml:"allow_token_prompts"`
+	AllowUnscannedMedia bool                 `yaml:"allow_unscanned_media"`
+	Candidate           string               `yaml:"candidate"`
+	StreamHoldback      int                  `yaml:"stream_holdback_bytes"`
+	Detectors           map[string]yaml.Node `yaml:"detectors"`
 }
 
 // ParsePolicySet builds and validates a policy set from YAML. name is used in
@@ -341,6 +350,7 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 		Name: name, Version: version, Mode: ps.Mode,
 		BlockStatus: ps.BlockStatus, FailClosedStatus: ps.FailClosedStatus,
 		RejectMalformed: true, RejectUnscanned: true, Canary: ps.Canary,
+		AllowTokenPrompts: ps.AllowTokenPrompts, AllowUnscannedMedia: ps.AllowUnscannedMedia,
 		StreamHoldback: ps.StreamHoldback,
 	}
 	switch {

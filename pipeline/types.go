@@ -82,7 +82,27 @@ type Meta struct {
 	Messages        int // number of messages / turns / inputs
 	RequestedTokens int // max_tokens / max_output_tokens / max_completion_tokens asked for; 0 when absent
 	BodyBytes       int // decoded body size
+	// Unscanned lists content the codec found but cannot read as text
+	// (token-ID prompts, images, audio, files); the policy decides whether
+	// a body carrying it may pass (Policy.AllowTokenPrompts,
+	// Policy.AllowUnscannedMedia).
+	Unscanned []Unscanned
 }
+
+// Unscanned is one piece of content no detector can read.
+type Unscanned struct {
+	Field string        // where it is, e.g. "prompt[0]" or "messages[1].content[2]"
+	Kind  UnscannedKind // what it is
+}
+
+// UnscannedKind says what unreadable content is.
+type UnscannedKind string
+
+// The kinds of unreadable content.
+const (
+	UnscannedTokens UnscannedKind = "tokens" // a prompt given as token IDs
+	UnscannedMedia  UnscannedKind = "media"  // an image, audio or file part
+)
 
 // Input is everything one evaluation looks at.
 type Input struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -56,7 +57,8 @@ func TestDecodeFixtures(t *testing.T) {
 				"unknown|user_input|tools[0].function.name|lookup",
 				"unknown|user_input|metadata.note|some unknown text",
 			},
-			meta: pipeline.Meta{API: "openai.chat", Model: "gpt-4o", Stream: true, Messages: 5, RequestedTokens: 300},
+			meta: pipeline.Meta{API: "openai.chat", Model: "gpt-4o", Stream: true, Messages: 5, RequestedTokens: 300,
+				Unscanned: []pipeline.Unscanned{{Field: "messages[1].content[1]", Kind: pipeline.UnscannedMedia}, {Field: "messages[1].content[2]", Kind: pipeline.UnscannedMedia}}},
 		},
 		{
 			name: "anthropic request", api: AnthropicMessages, dir: pipeline.Request, file: "anthropic_request.json",
@@ -79,7 +81,8 @@ func TestDecodeFixtures(t *testing.T) {
 				"unknown|user_input|tools[0].name|search",
 				"unknown|user_input|stop_sequences[0]|END",
 			},
-			meta: pipeline.Meta{API: "anthropic.messages", Model: "claude-sonnet-4-5", Messages: 3, RequestedTokens: 1024},
+			meta: pipeline.Meta{API: "anthropic.messages", Model: "claude-sonnet-4-5", Messages: 3, RequestedTokens: 1024,
+				Unscanned: []pipeline.Unscanned{{Field: "messages[2].content[3].source", Kind: pipeline.UnscannedMedia}, {Field: "messages[2].content[4]", Kind: pipeline.UnscannedMedia}}},
 		},
 	}
 	for _, tt := range tests {
@@ -93,7 +96,7 @@ func TestDecodeFixtures(t *testing.T) {
 				t.Errorf("segments:\n got  %s\n want %s", strings.Join(got, "\n      "), strings.Join(tt.want, "\n      "))
 			}
 			tt.meta.BodyBytes = len(body)
-			if d.Meta() != tt.meta {
+			if !reflect.DeepEqual(d.Meta(), tt.meta) {
 				t.Errorf("meta = %+v, want %+v", d.Meta(), tt.meta)
 			}
 			checkSegmentsAgainstStdlib(t, d)
@@ -207,13 +210,13 @@ func TestDecodeInline(t *testing.T) {
 				"system|system|tools[0].description|Gets.",
 				"unknown|user_input|tools[0].name|get",
 			},
-			meta: &pipeline.Meta{Messages: 6},
+			meta: &pipeline.Meta{Messages: 6, Unscanned: []pipeline.Unscanned{{Field: "input[1].content[1]", Kind: pipeline.UnscannedMedia}, {Field: "input[1].content[2]", Kind: pipeline.UnscannedMedia}}},
 		},
 		{
 			name: "legacy completions", api: OpenAICompletions, dir: pipeline.Request,
 			body: `{"model":"davinci","prompt":["one",[1,2],"two",3],"suffix":"end","max_tokens":7}`,
 			want: []string{"user|user_input|prompt[0]|one", "user|user_input|prompt[2]|two", "user|user_input|suffix|end"},
-			meta: &pipeline.Meta{Model: "davinci", Messages: 4, RequestedTokens: 7},
+			meta: &pipeline.Meta{Model: "davinci", Messages: 4, RequestedTokens: 7, Unscanned: []pipeline.Unscanned{{Field: "prompt[1]", Kind: pipeline.UnscannedTokens}}},
 		},
 		{
 			name: "legacy completions token prompt", api: OpenAICompletions, dir: pipeline.Request,
@@ -339,7 +342,7 @@ func TestDecodeInline(t *testing.T) {
 				if want.API == "" {
 					want.API = string(tt.api)
 				}
-				if d.Meta() != want {
+				if !reflect.DeepEqual(d.Meta(), want) {
 					t.Errorf("meta = %+v, want %+v", d.Meta(), want)
 				}
 			}

@@ -270,6 +270,13 @@ func (x *extractor) leaves(n int32, role pipeline.Role, prov pipeline.Provenance
 // base64 or URL strings are not text and are skipped, but any member whose
 // key folds to "text" is still scanned with the part's role.
 func (x *extractor) binary(n int32, role pipeline.Role, prov pipeline.Provenance, field string) {
+	// The media itself is unread: say so, for the policy to decide
+	// (redacted_thinking is the provider's own encrypted reasoning echoed
+	// back, not content a client supplies).
+	var buf [2]string
+	if !slices.Contains(x.partTypes(n, buf[:0]), "redacted_thinking") {
+		x.d.meta.Unscanned = append(x.d.meta.Unscanned, pipeline.Unscanned{Field: field, Kind: pipeline.UnscannedMedia})
+	}
 	x.walkStrings(n, pathBuf(field), "", func(s int32, path []byte, effKey string) {
 		if x.taken[s] {
 			return

@@ -292,12 +292,17 @@ func (x *extractor) promptList(obj int32, key string, role pipeline.Role, prov p
 		case jsonscan.Null:
 		case jsonscan.Array:
 			count = max(count, int(x.t.Nodes[v].Count))
+			tokens := false
 			for i, el := 0, x.t.First(v); el >= 0; i, el = i+1, x.t.Nodes[el].Next {
 				switch x.kind(el) {
 				case jsonscan.String:
 					x.emit(el, role, prov, idx(key, i))
 				case jsonscan.Number, jsonscan.Array:
-					// token ids
+					// Token IDs: no text to read. The policy decides.
+					if !tokens {
+						tokens = true
+						x.d.meta.Unscanned = append(x.d.meta.Unscanned, pipeline.Unscanned{Field: idx(key, i), Kind: pipeline.UnscannedTokens})
+					}
 				default:
 					return 0, shapeErr(idx(key, i), "a string or tokens")
 				}

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -153,7 +154,7 @@ func TestDecodeSSE(t *testing.T) {
 			if tt.meta != nil {
 				want := *tt.meta
 				want.API, want.Stream, want.BodyBytes = string(tt.api), true, len(tt.body)
-				if d.Meta() != want {
+				if !reflect.DeepEqual(d.Meta(), want) {
 					t.Errorf("meta = %+v, want %+v", d.Meta(), want)
 				}
 			}

@@ -90,6 +90,7 @@ func headerValue(h *corev3.HeaderValue) string {
 
 func (tx *transaction) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	contentLength := -1
+	websocket := false
 	hs := &headerSet{}
 	for _, hv := range h.GetHeaders().GetHeaders() {
 		k := strings.ToLower(hv.GetKey())
@@ -106,6 +107,8 @@ func (tx *transaction) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proce
 			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 				contentLength = max(contentLength, n)
 			}
+		case "upgrade":
+			websocket = websocket || strings.Contains(strings.ToLower(v), "websocket")
 		default:
 			// A client must not be able to forge our decision headers upstream.
 			if strings.HasPrefix(k, "x-llmfw-") {
@@ -115,6 +118,13 @@ func (tx *transaction) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proce
 	}
 	tx.api = codec.ForRequest(tx.path, tx.req.contentType)
 
+	if websocket && tx.policy.Mode != pipeline.Off {
+		// Frames after the upgrade are never sent to us (the Realtime
+		// API): the policy decides at the headers (server_side.websocket).
+		if v, refused := tx.webSocket(); refused {
+			return tx.refuse(&tx.req, v)
+		}
+	}
 	if h.GetEndOfStream() || tx.policy.Mode == pipeline.Off {
 		return continueReply(phaseRequestHeaders, hs, nil, nil)
 	}
@@ -226,4 +236,21 @@ func (tx *transaction) streamOverride() bool {
 	d := &tx.resp
 	return tx.reqStream && tx.status == 200 && d.mode.is(filterv3.ProcessingMode_BUFFERED) &&
 		tx.req.mode.known && codec.IsEventStream(d.contentType) && (d.encoding == "" || equalFoldTrim(d.encoding, "identity"))
+}
+
+// webSocket applies the policy's server_side.websocket action to an
+// upgrade request: a refusal, or nothing (allowed and flagged upgrades are
+// counted, and flagged ones logged as a decision).
+func (tx *transaction) webSocket() (*pipeline.Verdict, bool) {
+	in := pipeline.Input{Direction: pipeline.Request, Route: tx.selector.RouteName,
+		Meta: pipeline.Meta{ServerSide: []pipeline.ServerSide{{Field: "upgrade", Kind: pipeline.ServerWebSocket}}}}
+	v := tx.s.engine.Evaluate(tx.ctx, tx.policy, &in)
+	v.DecisionID = tx.id
+	if v.Action == pipeline.Block {
+		return &v, true
+	}
+	if len(v.Rules()) > 0 {
+		tx.audit(pipeline.Request, &v)
+	}
+	return nil, false
 }

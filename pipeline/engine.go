@@ -150,9 +150,9 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 	if err := ctx.Err(); err != nil {
 		return e.ctxFailure(p, in.Direction, err)
 	}
-	unread, refused := e.unreadable(p, in)
+	refusal, extra, refused := e.contentPolicy(p, in)
 	if refused {
-		return unread
+		return refusal
 	}
 
 	var key [32]byte
@@ -161,7 +161,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 		if findings, ok := e.cacheGet(key); ok {
 			v := e.decide(p, in.Segments, findings)
 			v.Cached = true
-			shadowUnreadable(&v, &unread)
+			addPolicyFindings(&v, extra)
 			e.finish(p, in.Direction, &v)
 			return v
 		}
@@ -178,7 +178,7 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 	if p.Candidate != nil {
 		e.compareCandidate(ctx, p, in, &v)
 	}
-	shadowUnreadable(&v, &unread)
+	addPolicyFindings(&v, extra)
 	e.finish(p, in.Direction, &v)
 	return v
 }
@@ -548,56 +548,79 @@ func (e *Engine) cacheSet(key [32]byte, fs []Finding) {
 	_ = e.cache.Set(key, b) // a failed set only costs a later miss; the store counts it
 }
 
-// Rules of content no detector can read.
+// Rules of content no detector can read, and of server-side content
+// (RuleServerSide + kind).
 const (
 	RuleUnscannedTokens = "unscanned.token_prompt"
 	RuleUnscannedMedia  = "unscanned.media"
+	RuleServerSide      = "server_side."
 )
 
-// unreadable refuses a body that carries content no detector can read
-// (in.Meta.Unscanned) unless the policy allows that kind: a block with the
-// rule and the field in its reason (400, or 502 for an answer). Allowed
-// content is counted, and the readable rest is scanned as usual. In shadow
-// mode nothing is refused: the would-be block comes back unrefused, for
-// shadowUnreadable to add to the verdict of the scan.
-func (e *Engine) unreadable(p *Policy, in *Input) (v Verdict, refused bool) {
+// contentPolicy applies the policy to what the body carries beyond its
+// text: content no detector can read (in.Meta.Unscanned: refused unless
+// allowed) and server-side content (in.Meta.ServerSide: allowed, flagged
+// or refused per kind). A refusal is a block naming the field (400, or 502
+// for an answer); in shadow mode it is not refused but comes back in extra
+// as a would-be block, for addPolicyFindings to add to the scan's verdict,
+// as flagged content does. Every occurrence is counted.
+func (e *Engine) contentPolicy(p *Policy, in *Input) (refusal Verdict, extra []Finding, refused bool) {
+	status := 400
+	if in.Direction == Response {
+		status = 502
+	}
+	refuse := func(rule, reason, kind string) (Verdict, []Finding, bool) {
+		f := Finding{Rule: rule, Family: "policy", Score: 1, Action: Block, Status: status}
+		if p.Mode == Shadow {
+			e.metrics.unscannedContent(kind, "shadow", p.Name)
+			return Verdict{}, append(extra, f), false
+		}
+		e.metrics.unscannedContent(kind, "refused", p.Name)
+		v := Verdict{
+			Action: Block, WouldBe: Block, Status: status, Reason: "blocked: " + rule + ": " + reason,
+			Findings: append(extra, f), Policy: p.Name, PolicyVersion: p.Version,
+		}
+		e.metrics.decision(in.Direction, &v)
+		return v, nil, true
+	}
 	for _, u := range in.Meta.Unscanned {
 		allowed, rule, what := p.AllowUnscannedMedia, RuleUnscannedMedia, "media (image, audio or file) that cannot be scanned; the policy does not allow unscanned media"
 		if u.Kind == UnscannedTokens {
 			allowed, rule, what = p.AllowTokenPrompts, RuleUnscannedTokens, "token IDs, which cannot be scanned; send the prompt as text"
 		}
 		if allowed {
-			e.metrics.unscannedContent(u.Kind, "allowed", p.Name)
+			e.metrics.unscannedContent(string(u.Kind), "allowed", p.Name)
 			continue
 		}
-		status := 400
-		if in.Direction == Response {
-			status = 502
+		if v, x, stop := refuse(rule, u.Field+" holds "+what, string(u.Kind)); stop || p.Mode == Shadow {
+			return v, x, stop
 		}
-		v = Verdict{
-			Action: Block, WouldBe: Block, Status: status,
-			Reason:   "blocked: " + rule + ": " + u.Field + " holds " + what,
-			Findings: []Finding{{Rule: rule, Family: "unscanned", Score: 1, Action: Block, Status: status}},
-			Policy:   p.Name, PolicyVersion: p.Version,
-		}
-		if p.Mode == Shadow {
-			e.metrics.unscannedContent(u.Kind, "shadow", p.Name)
-			return v, false
-		}
-		e.metrics.unscannedContent(u.Kind, "refused", p.Name)
-		e.metrics.decision(in.Direction, &v)
-		return v, true
 	}
-	return Verdict{}, false
+	for _, ss := range in.Meta.ServerSide {
+		rule := RuleServerSide + string(ss.Kind)
+		switch p.ServerSide[ss.Kind] {
+		case ServerAllow:
+			e.metrics.unscannedContent(string(ss.Kind), "allowed", p.Name)
+		case ServerFlag:
+			e.metrics.unscannedContent(string(ss.Kind), "flagged", p.Name)
+			extra = append(extra, Finding{Rule: rule, Family: "policy", Score: 1, Action: Allow})
+		default:
+			if v, x, stop := refuse(rule, ss.Field+" asks the provider for content the firewall never sees (policy server_side."+string(ss.Kind)+": refuse)", string(ss.Kind)); stop || p.Mode == Shadow {
+				return v, x, stop
+			}
+		}
+	}
+	return Verdict{}, extra, false
 }
 
-// shadowUnreadable adds a shadow policy's would-be refusal of unreadable
-// content (from unreadable) to the verdict of its scan.
-func shadowUnreadable(v *Verdict, unread *Verdict) {
-	if len(unread.Findings) == 0 {
-		return
+// addPolicyFindings adds contentPolicy's findings to the verdict of the
+// scan: flagged content as findings that do not act, a shadow policy's
+// would-be refusal as a would-be block.
+func addPolicyFindings(v *Verdict, extra []Finding) {
+	for _, f := range extra {
+		v.Findings = append(v.Findings, f)
+		if f.Action == Block {
+			v.WouldBe, v.Shadow = Block, true
+			v.Action, v.Status, v.Reason, v.Redactions = Allow, 0, "", nil
+		}
 	}
-	v.Findings = append(v.Findings, unread.Findings...)
-	v.WouldBe, v.Shadow = Block, true
-	v.Action, v.Status, v.Reason, v.Redactions = Allow, 0, "", nil
 }

@@ -43,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		unscanned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "llmfw_unscanned_content_total",
-			Help: "Content no detector can read (kind: tokens, media) by result: refused; allowed by the policy (allow_token_prompts, allow_unscanned_media) and passed unread; shadow (a shadow policy would refuse it).",
+			Help: "Content the firewall cannot scan, by kind (tokens, media: in the body but unreadable; hosted_tool, remote_mcp, stored_state, websocket: added by the provider or the protocol, never seen) and result: refused; allowed or flagged by the policy and passed unscanned; shadow (a shadow policy would refuse it).",
 		}, []string{"kind", "result", "policy"}),
 		candidate: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "llmfw_candidate_differences_total",
@@ -106,8 +106,8 @@ func (m *Metrics) candidateDiff(policy, candidate, rule, change string) {
 	}
 }
 
-func (m *Metrics) unscannedContent(kind UnscannedKind, result, policy string) {
+func (m *Metrics) unscannedContent(kind, result, policy string) {
 	if m != nil {
-		m.unscanned.WithLabelValues(string(kind), result, policy).Inc()
+		m.unscanned.WithLabelValues(kind, result, policy).Inc()
 	}
 }

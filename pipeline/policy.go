@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -49,6 +50,10 @@ type Policy struct {
 	// audio, files): counted, never silent. Both default to false: such a
 	// body is refused with a 400 naming the field.
 	AllowTokenPrompts, AllowUnscannedMedia bool
+	// ServerSide is what to do with each kind of server-side content:
+	// allow (counted), flag (allowed, with a server_side.<kind> finding
+	// in the decision) or refuse (400). Every kind has an action.
+	ServerSide map[ServerSideKind]ServerSideAction
 	// StreamHoldback is how many bytes of a streamed answer's text are
 	// held back behind the scan: a pattern up to this long is seen whole
 	// before any of it is released.
@@ -246,11 +251,14 @@ type policySpec struct {
 	Canary           bool   `yaml:"canary"`
 	// Omitted means false: content we cannot read is refused, never
 	// allowed by omission.
-	AllowTokenPrompts   bool                 `yaml:"allow_token_prompts"`
-	AllowUnscannedMedia bool                 `yaml:"allow_unscanned_media"`
-	Candidate           string               `yaml:"candidate"`
-	StreamHoldback      int                  `yaml:"stream_holdback_bytes"`
-	Detectors           map[string]yaml.Node `yaml:"detectors"`
+	AllowTokenPrompts   bool `yaml:"allow_token_prompts"`
+	AllowUnscannedMedia bool `yaml:"allow_unscanned_media"`
+	// ServerSide: allow | flag | refuse per kind; omitted kinds take
+	// DefaultServerSide.
+	ServerSide     map[ServerSideKind]string `yaml:"server_side"`
+	Candidate      string                    `yaml:"candidate"`
+	StreamHoldback int                       `yaml:"stream_holdback_bytes"`
+	Detectors      map[string]yaml.Node      `yaml:"detectors"`
 }
 
 // ParsePolicySet builds and validates a policy set from YAML. name is used in
@@ -351,6 +359,7 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 		BlockStatus: ps.BlockStatus, FailClosedStatus: ps.FailClosedStatus,
 		RejectMalformed: true, RejectUnscanned: true, Canary: ps.Canary,
 		AllowTokenPrompts: ps.AllowTokenPrompts, AllowUnscannedMedia: ps.AllowUnscannedMedia,
+		ServerSide:     maps.Clone(DefaultServerSide),
 		StreamHoldback: ps.StreamHoldback,
 	}
 	switch {
@@ -382,6 +391,17 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 	if p.Canary {
 		if _, listed := ps.Detectors["output"]; !listed {
 			return nil, fmt.Errorf("policy %q: canary: true needs the output detector in the policy (it is what blocks a leaked canary)", name)
+		}
+	}
+	for kind, act := range ps.ServerSide {
+		if _, known := DefaultServerSide[kind]; !known {
+			return nil, fmt.Errorf("policy %q: server_side: unknown kind %q (want hosted_tool, remote_mcp, stored_state or websocket)", name, kind)
+		}
+		switch a := ServerSideAction(act); a {
+		case ServerAllow, ServerFlag, ServerRefuse:
+			p.ServerSide[kind] = a
+		default:
+			return nil, fmt.Errorf("policy %q: server_side.%s: %q: want allow, flag or refuse", name, kind, act)
 		}
 	}
 	var err error
@@ -507,4 +527,22 @@ func parseActionNode(policy, family string, v *yaml.Node) (actionSpec, error) {
 		return actionSpec{}, fmt.Errorf("policy %q: line %d: detector %q: action %q: want block, redact, pseudonymize or log", policy, v.Line, family, v.Value)
 	}
 	return actionSpec{act: a, pseudonym: pseudo}, nil
+}
+
+// ServerSideAction is what a policy does with server-side content.
+type ServerSideAction string
+
+// The actions on server-side content.
+const (
+	ServerAllow  ServerSideAction = "allow"  // pass, counted
+	ServerFlag   ServerSideAction = "flag"   // pass, with a server_side.<kind> finding in the decision
+	ServerRefuse ServerSideAction = "refuse" // 400 naming the field
+)
+
+// DefaultServerSide is the action for a kind a policy does not name:
+// remote MCP servers and WebSocket upgrades are refused (their content
+// reaches the model, or the client, with no scan at all); hosted tools and
+// stored state are flagged.
+var DefaultServerSide = map[ServerSideKind]ServerSideAction{
+	ServerHostedTool: ServerFlag, ServerRemoteMCP: ServerRefuse, ServerStoredState: ServerFlag, ServerWebSocket: ServerRefuse,
 }

@@ -87,7 +87,29 @@ type Meta struct {
 	// a body carrying it may pass (Policy.AllowTokenPrompts,
 	// Policy.AllowUnscannedMedia).
 	Unscanned []Unscanned
+	// ServerSide lists what the provider adds to the model's context that
+	// no firewall in front of it sees (hosted tools, remote MCP servers,
+	// stored state); the policy decides (Policy.ServerSide).
+	ServerSide []ServerSide
 }
+
+// ServerSide is one request feature that makes the provider read content
+// we never see.
+type ServerSide struct {
+	Field string
+	Kind  ServerSideKind
+}
+
+// ServerSideKind says what server-side content a request asks for.
+type ServerSideKind string
+
+// The kinds of server-side content.
+const (
+	ServerHostedTool  ServerSideKind = "hosted_tool"  // web_search, file_search, code_interpreter, ...
+	ServerRemoteMCP   ServerSideKind = "remote_mcp"   // tools served by a remote MCP server
+	ServerStoredState ServerSideKind = "stored_state" // previous_response_id, stored prompts, conversations
+	ServerWebSocket   ServerSideKind = "websocket"    // an upgrade to WebSocket (Realtime API): frames are not scanned
+)
 
 // Unscanned is one piece of content no detector can read.
 type Unscanned struct {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
 
@@ -442,6 +443,9 @@ func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]
 // duplicate key must not let a body dodge a limit or the stream handling.
 func (x *extractor) commonMeta() {
 	m := &x.d.meta
+	if x.dir == pipeline.Request {
+		x.serverSide()
+	}
 	m.Model = x.strMember(0, "model")
 	for v := x.t.Member(0, "stream", -1); v >= 0; v = x.t.Member(0, "stream", v) {
 		if x.kind(v) == jsonscan.Bool && x.t.Raw(v) == "true" {
@@ -452,6 +456,62 @@ func (x *extractor) commonMeta() {
 		for v := x.t.Member(0, k, -1); v >= 0; v = x.t.Member(0, k, v) {
 			if x.kind(v) == jsonscan.Number {
 				m.RequestedTokens = max(m.RequestedTokens, tokenCount(x.t.Raw(v)))
+			}
+		}
+	}
+}
+
+// hostedToolTypes are tool types the provider runs itself: their results
+// enter the model's context on the provider's side, unscanned. Anthropic's
+// server tools carry a version suffix ("web_search_20250305").
+var hostedToolTypes = []string{"web_search", "file_search", "code_interpreter", "image_generation", "web_fetch", "code_execution"}
+
+// serverSide records what a request asks the provider to add to the
+// model's context that no firewall in front of it sees: hosted tools,
+// remote MCP servers (OpenAI tools of type mcp, Anthropic mcp_servers) and
+// stored state (previous_response_id, a stored prompt, a conversation).
+func (x *extractor) serverSide() {
+	m := &x.d.meta
+	add := func(field string, kind pipeline.ServerSideKind) {
+		m.ServerSide = append(m.ServerSide, pipeline.ServerSide{Field: field, Kind: kind})
+	}
+	for tools := x.t.Member(0, "tools", -1); tools >= 0; tools = x.t.Member(0, "tools", tools) {
+		if x.kind(tools) != jsonscan.Array {
+			continue
+		}
+		for i, tool := 0, x.t.First(tools); tool >= 0; i, tool = i+1, x.t.Nodes[tool].Next {
+			if x.kind(tool) != jsonscan.Object {
+				continue
+			}
+			var buf [2]string
+			for _, typ := range x.partTypes(tool, buf[:0]) {
+				switch {
+				case typ == "mcp":
+					add(idx("tools", i), pipeline.ServerRemoteMCP)
+				case slices.ContainsFunc(hostedToolTypes, func(h string) bool { return typ == h || strings.HasPrefix(typ, h+"_") }):
+					add(idx("tools", i), pipeline.ServerHostedTool)
+				}
+			}
+		}
+	}
+	for v := x.t.Member(0, "mcp_servers", -1); v >= 0; v = x.t.Member(0, "mcp_servers", v) {
+		if x.kind(v) == jsonscan.Array && x.t.Nodes[v].Count > 0 {
+			add("mcp_servers", pipeline.ServerRemoteMCP)
+		}
+	}
+	for v := x.t.Member(0, "previous_response_id", -1); v >= 0; v = x.t.Member(0, "previous_response_id", v) {
+		if x.kind(v) == jsonscan.String && x.t.Str(v) != "" {
+			add("previous_response_id", pipeline.ServerStoredState)
+		}
+	}
+	// A stored prompt (Responses prompt: {id, variables}) and a stored
+	// conversation (an id, or an object with one).
+	for _, k := range [...]string{"prompt", "conversation"} {
+		for v := x.t.Member(0, k, -1); v >= 0; v = x.t.Member(0, k, v) {
+			switch {
+			case x.kind(v) == jsonscan.Object && x.t.Member(v, "id", -1) >= 0,
+				k == "conversation" && x.kind(v) == jsonscan.String && x.t.Str(v) != "":
+				add(k, pipeline.ServerStoredState)
 			}
 		}
 	}

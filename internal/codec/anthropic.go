@@ -107,6 +107,8 @@ func (x *extractor) anthropicBlockAs(b int32, typ, field string, role pipeline.R
 		_ = x.asKind(pipeline.KindToolArgs, func() error {
 			for in := x.t.Member(b, "input", -1); in >= 0; in = x.t.Member(b, "input", in) {
 				x.leaves(in, pipeline.RoleAssistant, pipeline.FromModel, field+".input")
+				// Its keys are model output too (a free-form object).
+				x.objectKeys(in, pathBuf(field+".input"), pipeline.RoleAssistant, pipeline.FromModel, false)
 			}
 			return nil
 		})

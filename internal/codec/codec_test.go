@@ -70,6 +70,10 @@ func TestDecodeFixtures(t *testing.T) {
 				"assistant|model_output|messages[1].content[2].input.query|latest news",
 				"assistant|model_output|messages[1].content[2].input.filters.tags[0]|world",
 				"assistant|model_output|messages[1].content[2].input.filters.tags[1]|tech",
+				"assistant|model_output|messages[1].content[2].input.query{key}|query",
+				"assistant|model_output|messages[1].content[2].input.filters{key}|filters",
+				"assistant|model_output|messages[1].content[2].input.filters.tags{key}|tags",
+				"assistant|model_output|messages[1].content[2].input.limit{key}|limit",
 				"assistant|model_output|messages[1].content[2].name|search",
 				"tool|tool_result|messages[2].content[0].content[0].text|Result: all quiet.",
 				"tool|tool_result|messages[2].content[1].content|plain tool output",
@@ -78,6 +82,7 @@ func TestDecodeFixtures(t *testing.T) {
 				"user|user_input|messages[2].content[5].text|Summarise please",
 				"system|system|tools[0].description|Search the news.",
 				"system|system|tools[0].input_schema.properties.query.description|Search terms.",
+				"system|system|tools[0].input_schema.properties.query{key}|query",
 				"unknown|user_input|tools[0].name|search",
 				"unknown|user_input|stop_sequences[0]|END",
 			},
@@ -282,7 +287,7 @@ func TestDecodeInline(t *testing.T) {
 		{
 			name: "anthropic response", api: AnthropicMessages, dir: pipeline.Response,
 			body: `{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"Hi!"},{"type":"tool_use","id":"t","name":"calc","input":{"expr":"1+1"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":1}}`,
-			want: []string{"assistant|model_output|content[0].text|Hi!", "assistant|model_output|content[1].input.expr|1+1", "assistant|model_output|content[1].name|calc"},
+			want: []string{"assistant|model_output|content[0].text|Hi!", "assistant|model_output|content[1].input.expr|1+1", "assistant|model_output|content[1].input.expr{key}|expr", "assistant|model_output|content[1].name|calc"},
 			meta: &pipeline.Meta{Model: "claude", Messages: 2},
 		},
 		{

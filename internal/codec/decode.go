@@ -100,6 +100,9 @@ func decode(api API, body []byte, lim Limits, dir pipeline.Direction) (*Document
 	if err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", api, dir, err)
 	}
+	if dir == pipeline.Request {
+		x.schemaKeys()
+	}
 	x.sweep()
 	if dir == pipeline.Request {
 		x.systemSlots()
@@ -670,6 +673,96 @@ func (x *extractor) toolDecl(tool int32, field string) {
 					x.emit(s, pipeline.RoleSystem, pipeline.FromSystem, string(path))
 				}
 			})
+		}
+	}
+}
+
+// schemaKeywords are JSON Schema (and response_format wrapper) keys, lower
+// case (matched case-insensitively, as upstream decoders read them): the
+// grammar of a schema, not text for the model. Every other key under a
+// schema is a property name, which the model reads.
+var schemaKeywords = map[string]bool{
+	"type": true, "properties": true, "required": true, "items": true, "description": true,
+	"enum": true, "default": true, "additionalproperties": true, "patternproperties": true,
+	"$schema": true, "$ref": true, "$defs": true, "definitions": true, "$id": true, "title": true,
+	"format": true, "minimum": true, "maximum": true, "exclusiveminimum": true, "exclusivemaximum": true,
+	"minlength": true, "maxlength": true, "minitems": true, "maxitems": true, "uniqueitems": true,
+	"pattern": true, "anyof": true, "oneof": true, "allof": true, "not": true, "const": true,
+	"examples": true, "nullable": true, "multipleof": true, "prefixitems": true, "propertynames": true,
+	"minproperties": true, "maxproperties": true, "if": true, "then": true, "else": true,
+	"json_schema": true, "schema": true, "name": true, "strict": true,
+}
+
+// schemaKeys scans the keys of the schemas a request declares — tool
+// parameters (OpenAI tools[].function.parameters, Responses and Anthropic
+// tools[].parameters / input_schema) and structured-output schemas
+// (response_format, Responses text.format) — as text: property names are
+// read by the model like descriptions are. Tool schemas keep the
+// provenance of tool declarations; an output schema is the client's.
+func (x *extractor) schemaKeys() {
+	for tools := x.t.Member(0, "tools", -1); tools >= 0; tools = x.t.Member(0, "tools", tools) {
+		if x.kind(tools) != jsonscan.Array {
+			continue
+		}
+		for i, tool := 0, x.t.First(tools); tool >= 0; i, tool = i+1, x.t.Nodes[tool].Next {
+			if x.kind(tool) != jsonscan.Object {
+				continue
+			}
+			f := idx("tools", i)
+			for _, k := range [...]string{"parameters", "input_schema"} {
+				for v := x.t.Member(tool, k, -1); v >= 0; v = x.t.Member(tool, k, v) {
+					x.objectKeys(v, pathBuf(f+"."+k), pipeline.RoleSystem, pipeline.FromSystem, true)
+				}
+			}
+			for fn := x.t.Member(tool, "function", -1); fn >= 0; fn = x.t.Member(tool, "function", fn) {
+				for v := x.t.Member(fn, "parameters", -1); v >= 0; v = x.t.Member(fn, "parameters", v) {
+					x.objectKeys(v, pathBuf(f+".function.parameters"), pipeline.RoleSystem, pipeline.FromSystem, true)
+				}
+			}
+		}
+	}
+	for v := x.t.Member(0, "response_format", -1); v >= 0; v = x.t.Member(0, "response_format", v) {
+		x.objectKeys(v, pathBuf("response_format"), pipeline.RoleUser, pipeline.FromUser, true)
+	}
+	for t := x.t.Member(0, "text", -1); t >= 0; t = x.t.Member(0, "text", t) {
+		if x.kind(t) == jsonscan.Object {
+			for v := x.t.Member(t, "format", -1); v >= 0; v = x.t.Member(t, "format", v) {
+				x.objectKeys(v, pathBuf("text.format"), pipeline.RoleUser, pipeline.FromUser, true)
+			}
+		}
+	}
+}
+
+// objectKeys emits every object key under n (of two bytes or more) as a
+// segment at path + "{key}"; in a schema, its keywords are skipped, but
+// not the keys of properties, patternProperties or $defs, which are names.
+func (x *extractor) objectKeys(n int32, path []byte, role pipeline.Role, prov pipeline.Provenance, schema bool) {
+	x.objectKeysIn(n, path, role, prov, schema, false)
+}
+
+func (x *extractor) objectKeysIn(n int32, path []byte, role pipeline.Role, prov pipeline.Provenance, schema, names bool) {
+	switch x.kind(n) {
+	case jsonscan.Object:
+		i := 0
+		for c := x.t.First(n); c >= 0; c = x.t.Nodes[c].Next {
+			key := x.t.Key(c)
+			p := appendKey(path, key, i)
+			if len(key) >= 2 && (!schema || names || !schemaKeywords[strings.ToLower(key)]) {
+				cn := &x.t.Nodes[c]
+				x.d.segments = append(x.d.segments, pipeline.Segment{Text: key, Role: role, Provenance: prov, Field: string(p) + "{key}", Kind: x.segKind})
+				x.d.locs = append(x.d.locs, location{start: cn.KeyStart, end: cn.KeyEnd})
+			}
+			// The members of these are names of the schema's own making.
+			lk := strings.ToLower(key)
+			childNames := schema && !names && (lk == "properties" || lk == "patternproperties" || lk == "$defs" || lk == "definitions")
+			x.objectKeysIn(c, p, role, prov, schema, childNames)
+			i++
+		}
+	case jsonscan.Array:
+		i := 0
+		for c := x.t.First(n); c >= 0; c = x.t.Nodes[c].Next {
+			x.objectKeysIn(c, appendIndex(path, i), role, prov, schema, false)
+			i++
 		}
 	}
 }

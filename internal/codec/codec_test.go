@@ -207,6 +207,7 @@ func TestDecodeInline(t *testing.T) {
 			want: []string{
 				"system|system|input[0].content|sys",
 				"user|user_input|input[1].content[0].text|hi",
+				"user|user_input|input[1].content[2].filename|a.pdf",
 				"assistant|model_output|input[2].content[0].text|hello",
 				`assistant|model_output|input[3].arguments|{"a":1}`,
 				"assistant|model_output|input[3].name|get",

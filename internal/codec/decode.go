@@ -1,12 +1,15 @@
 package codec
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
 
@@ -270,27 +273,150 @@ func (x *extractor) leaves(n int32, role pipeline.Role, prov pipeline.Provenance
 	})
 }
 
-// binary handles a part that carries media (image, audio, file): its
-// base64 or URL strings are not text and are skipped, but any member whose
-// key folds to "text" is still scanned with the part's role.
+// binary handles a part that carries media (image, audio, file). Its
+// payload is not text, with two exceptions that are scanned: a member whose
+// key folds to "text", and a payload that is text after all — a data: URL
+// with a text media type (text/*, JSON, XML, YAML, CSV) or base64 data
+// beside such a media_type (an Anthropic text document given as base64),
+// decoded and scanned (a finding there cannot be cut out in place, so a
+// redaction blocks). File names, titles and alt texts are scanned as
+// written. What stays unread is recorded for the policy
+// (allow_unscanned_media); redacted_thinking is the provider's own
+// encrypted reasoning echoed back, not content a client supplies.
 func (x *extractor) binary(n int32, role pipeline.Role, prov pipeline.Provenance, field string) {
-	// The media itself is unread: say so, for the policy to decide
-	// (redacted_thinking is the provider's own encrypted reasoning echoed
-	// back, not content a client supplies).
 	var buf [2]string
-	if !slices.Contains(x.partTypes(n, buf[:0]), "redacted_thinking") {
-		x.d.meta.Unscanned = append(x.d.meta.Unscanned, pipeline.Unscanned{Field: field, Kind: pipeline.UnscannedMedia})
-	}
+	thinking := slices.Contains(x.partTypes(n, buf[:0]), "redacted_thinking")
+	textMedia := x.hasTextMediaType(n)
+	unread := false
 	x.walkStrings(n, pathBuf(field), "", func(s int32, path []byte, effKey string) {
 		if x.taken[s] {
 			return
 		}
-		if jsonscan.KeyIs(effKey, "text") {
+		switch lk := strings.ToLower(effKey); {
+		case lk == "text", lk == "filename", lk == "name", lk == "title", lk == "alt", lk == "caption":
 			x.emit(s, role, prov, string(path))
+			return
+		case mediaMetaKeys[lk]:
+			x.taken[s] = true
 			return
 		}
 		x.taken[s] = true
+		str := x.t.Str(s)
+		if text, ok := textPayload(str, textMedia); ok {
+			x.emitDecoded(s, text, role, prov, string(path)+"(decoded)")
+			return
+		}
+		unread = unread || len(str) > 0
 	})
+	if unread && !thinking {
+		x.d.meta.Unscanned = append(x.d.meta.Unscanned, pipeline.Unscanned{Field: field, Kind: pipeline.UnscannedMedia})
+	}
+}
+
+// mediaMetaKeys describe a media payload without being one.
+var mediaMetaKeys = map[string]bool{
+	"type": true, "media_type": true, "mime_type": true, "format": true, "detail": true, "file_id": true, "id": true,
+}
+
+// hasTextMediaType reports a media_type / mime_type member of n (or of
+// its source) that names text.
+func (x *extractor) hasTextMediaType(n int32) bool {
+	if x.kind(n) != jsonscan.Object {
+		return false
+	}
+	for _, k := range [...]string{"media_type", "mime_type"} {
+		for v := x.t.Member(n, k, -1); v >= 0; v = x.t.Member(n, k, v) {
+			if x.kind(v) == jsonscan.String && isTextMediaType(x.t.Str(v)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isTextMediaType: text/*, and JSON, XML, YAML, CSV and their +suffix types.
+func isTextMediaType(mt string) bool {
+	mt = mediaType(mt)
+	if strings.HasPrefix(mt, "text/") {
+		return true
+	}
+	for _, t := range [...]string{"json", "xml", "yaml", "x-yaml", "csv", "javascript", "x-ndjson"} {
+		if mt == "application/"+t || strings.HasSuffix(mt, "+"+t) {
+			return true
+		}
+	}
+	return false
+}
+
+// textPayload decodes a payload that is text: a data: URL with a text
+// media type (base64 or percent-encoded), or, when the part declares a
+// text media type, base64 data. ok is false for anything else, and for
+// bytes that are not UTF-8 text.
+func textPayload(s string, textMedia bool) (string, bool) {
+	var raw []byte
+	if rest, isData := strings.CutPrefix(s, "data:"); isData {
+		meta, data, found := strings.Cut(rest, ",")
+		if !found {
+			return "", false
+		}
+		mt, params, _ := strings.Cut(meta, ";")
+		if mt == "" {
+			mt = "text/plain" // RFC 2397's default
+		}
+		if !isTextMediaType(mt) {
+			return "", false
+		}
+		if strings.Contains(";"+params, ";base64") {
+			b, err := decodeBase64(data)
+			if err != nil {
+				return "", false
+			}
+			raw = b
+		} else {
+			u, err := url.PathUnescape(data)
+			if err != nil {
+				return "", false
+			}
+			raw = []byte(u)
+		}
+	} else if textMedia {
+		b, err := decodeBase64(s)
+		if err != nil {
+			return "", false
+		}
+		raw = b
+	} else {
+		return "", false
+	}
+	if len(raw) == 0 || !utf8.Valid(raw) {
+		return "", false
+	}
+	return string(raw), true
+}
+
+// decodeBase64 reads standard or URL-safe base64, padded or not, with
+// line breaks (as MIME writes it).
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("not base64")
+}
+
+// emitDecoded adds text decoded out of string node n (it has no
+// byte-for-byte place in the body: a redaction there blocks).
+func (x *extractor) emitDecoded(n int32, text string, role pipeline.Role, prov pipeline.Provenance, field string) {
+	nd := &x.t.Nodes[n]
+	x.d.segments = append(x.d.segments, pipeline.Segment{Text: text, Role: role, Provenance: prov, Field: field, Kind: x.segKind})
+	x.d.locs = append(x.d.locs, location{start: nd.Start, end: nd.End, decoded: true})
 }
 
 // structural lists keys whose string values are enums, identifiers or

@@ -3,6 +3,8 @@ package codec
 import (
 	"testing"
 	"unicode/utf8"
+
+	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
 func TestTextPayload(t *testing.T) {
@@ -45,6 +47,35 @@ func FuzzTextPayload(f *testing.F) {
 		}
 		if !utf8.ValidString(out) || len(out) > len(s) || out == "" {
 			t.Fatalf("%q → %q", s, out)
+		}
+	})
+}
+
+// FuzzDecodeText: any body decodes without panic within the literal cap;
+// segment 0 is the body as plain text, and every other segment is a
+// decoding (never written back in place).
+func FuzzDecodeText(f *testing.F) {
+	f.Add([]byte(`{"a":"\u0042"}`), "text/plain")
+	f.Add([]byte("q=a%20b&c=d+e"), "")
+	f.Add([]byte{0xFF, 0xFE, 'h', 0, 'i', 0}, "")
+	f.Add([]byte{0, 0, 0, '{', 0, 0, 0, '}'}, "")
+	f.Fuzz(func(t *testing.T, body []byte, ct string) {
+		d, err := DecodeText(body, pipeline.Request, ct, Limits{MaxBytes: 1 << 16})
+		if err != nil {
+			return
+		}
+		plain, err := DecodeRequest(PlainText, body, Limits{MaxBytes: 1 << 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs := d.Segments()
+		if len(plain.Segments()) > 0 && (len(segs) == 0 || segs[0] != plain.Segments()[0]) {
+			t.Fatalf("segment 0 is not the plain-text segment")
+		}
+		for i := 1; i < len(segs); i++ {
+			if !d.locs[i].decoded {
+				t.Fatalf("segment %d (%s) claims a place in the body", i, segs[i].Field)
+			}
 		}
 	})
 }

@@ -267,8 +267,10 @@ func (s *Step) contentDecode(p *pipeline.Policy, m *Message) (body []byte, decod
 // scanned as JSON or text, never skipped.
 func (s *Step) decode(p *pipeline.Policy, m *Message, body []byte) (*codec.Document, codec.API, error) {
 	lim := codec.Limits{MaxBytes: s.MaxBodyBytes}
+	// Text is read as a lenient upstream reads it: every escaped literal,
+	// form value and UTF-16/32 text decoded (codec.DecodeText).
 	lenient := func() (*codec.Document, codec.API, error) {
-		doc, err := codec.DecodeLenient(body, m.Direction, lim)
+		doc, err := codec.DecodeText(body, m.Direction, m.ContentType, lim)
 		return doc, codec.PlainText, err
 	}
 	if m.Role != "" {
@@ -281,6 +283,11 @@ func (s *Step) decode(p *pipeline.Policy, m *Message, body []byte) (*codec.Docum
 		return doc, codec.PlainText, err
 	}
 	if m.Direction == pipeline.Request {
+		if m.API == codec.PlainText {
+			// No known API: not "one text" either (an unknown path, or a
+			// stream whose request headers were skipped).
+			return lenient()
+		}
 		doc, err := codec.DecodeRequest(m.API, body, lim)
 		if err == nil || errors.Is(err, codec.ErrTooLarge) {
 			return doc, m.API, err

@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"strings"
+
 	"github.com/llm-firewall/llm-firewall/internal/codec/jsonscan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
@@ -143,7 +145,7 @@ func (x *extractor) openAIChatResponse() error {
 		if x.kind(ch) != jsonscan.Object {
 			return shapeErr(field, "an object")
 		}
-		x.ignore(ch, "logprobs") // token-by-token copies of the text already scanned
+		x.logprobs(ch, field, prov)
 		if err := x.textMembers(ch, "text", role, prov, field); err != nil {
 			return err
 		}
@@ -332,4 +334,71 @@ func (x *extractor) openAIEmbeddingsResponse() error {
 	})
 	x.d.meta.Messages = n
 	return err
+}
+
+// logprobs scans a choice's log probabilities as text a client may show:
+// the chosen tokens joined (when they differ from the answer's text, which
+// is scanned already) and, per list (content, refusal), the alternative
+// tokens of every position joined. Both are decodings: a redaction there
+// blocks. The token strings themselves are not scanned one by one.
+func (x *extractor) logprobs(ch int32, field string, prov pipeline.Provenance) {
+	for lp := x.t.Member(ch, "logprobs", -1); lp >= 0; lp = x.t.Member(ch, "logprobs", lp) {
+		if x.kind(lp) != jsonscan.Object {
+			continue
+		}
+		for _, list := range [...]string{"content", "refusal"} {
+			for arr := x.t.Member(lp, list, -1); arr >= 0; arr = x.t.Member(lp, list, arr) {
+				if x.kind(arr) != jsonscan.Array {
+					continue
+				}
+				var chosen, alts strings.Builder
+				for el := x.t.First(arr); el >= 0; el = x.t.Nodes[el].Next {
+					if x.kind(el) != jsonscan.Object {
+						continue
+					}
+					if tok := x.t.Member(el, "token", -1); tok >= 0 && x.kind(tok) == jsonscan.String {
+						chosen.WriteString(x.t.Str(tok))
+						x.taken[tok] = true
+					}
+					for top := x.t.Member(el, "top_logprobs", -1); top >= 0; top = x.t.Member(el, "top_logprobs", top) {
+						if x.kind(top) != jsonscan.Array {
+							continue
+						}
+						for alt := x.t.First(top); alt >= 0; alt = x.t.Nodes[alt].Next {
+							if tok := x.t.Member(alt, "token", -1); tok >= 0 && x.kind(tok) == jsonscan.String {
+								alts.WriteString(x.t.Str(tok))
+								x.taken[tok] = true
+							}
+						}
+						alts.WriteByte(' ')
+					}
+				}
+				f := field + ".logprobs." + list
+				if c := chosen.String(); c != "" && !x.answerSays(ch, c) {
+					x.emitDecoded(arr, c, pipeline.RoleAssistant, prov, f+"(tokens)")
+				}
+				if a := strings.TrimSpace(alts.String()); a != "" {
+					x.emitDecoded(arr, a, pipeline.RoleAssistant, prov, f+"(alternatives)")
+				}
+			}
+		}
+		x.ignore(lp, "bytes")
+	}
+}
+
+// answerSays reports whether text is part of the choice's own answer text
+// (message content or refusal, or legacy text), which is scanned as
+// written.
+func (x *extractor) answerSays(ch int32, text string) bool {
+	for _, k := range [...]string{"message", "delta"} {
+		for m := x.t.Member(ch, k, -1); m >= 0; m = x.t.Member(ch, k, m) {
+			for _, sub := range [...]string{"content", "refusal"} {
+				if c := x.t.Member(m, sub, -1); c >= 0 && x.kind(c) == jsonscan.String && strings.Contains(x.t.Str(c), text) {
+					return true
+				}
+			}
+		}
+	}
+	t := x.t.Member(ch, "text", -1)
+	return t >= 0 && x.kind(t) == jsonscan.String && strings.Contains(x.t.Str(t), text)
 }

@@ -80,3 +80,39 @@ func TestSchemaKeysAreScanned(t *testing.T) {
 		})
 	}
 }
+
+// Log probabilities a client may show are scanned: alternative tokens,
+// and chosen tokens that differ from the answer's text.
+func TestLogprobsAreScanned(t *testing.T) {
+	set, err := pipeline.LoadDefaultPolicySet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	token := "ghp_" + strings.Repeat("P0o9I8u7Y6", 3) + "t5R4e3"
+	alt := func(toks ...string) string {
+		var b strings.Builder
+		for i, tk := range toks {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"token":"Hi","logprob":-0.1,"top_logprobs":[{"token":"` + tk + `","logprob":-2}]}`)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name, lp string
+		want     pipeline.Action
+	}{
+		{"a secret among the alternatives", alt(token), pipeline.Block},
+		{"benign alternatives", alt("Hello", " there"), pipeline.Allow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"logprobs":{"content":[` + tc.lp + `]},"finish_reason":"stop"}]}`
+			v := step.Scan(context.Background(), set.Default, &scan.Message{Direction: pipeline.Response, API: codec.OpenAIChat, ContentType: "application/json", Status: 200, Body: []byte(body)}, &scan.Conversation{}).Verdict
+			if v.Action != tc.want {
+				t.Fatalf("verdict %s %v, want %s", v.Action, v.Rules(), tc.want)
+			}
+		})
+	}
+}

@@ -81,7 +81,7 @@ func (tx *transaction) finalBody(d *direction, ph phase, chunk []byte) *extprocv
 	ctx, cancel := tx.s.budgetCtx(tx.ctx)
 	r := tx.s.step.Scan(ctx, tx.policy, &scan.Message{
 		Direction: d.dir, API: tx.api, ContentType: d.contentType, Encoding: d.encoding,
-		Status: tx.status, Body: raw, Route: tx.selector.RouteName, ID: tx.id,
+		Status: tx.status, Body: raw, Route: tx.selector.RouteName, ID: tx.id, Client: tx.client,
 		// Headers are still paused only in BUFFERED modes; in STREAMED they
 		// have left, so content-encoding can no longer be dropped.
 		EncodingFixed: out.headersGone(d), PlantCanary: true,

@@ -107,6 +107,11 @@ func (tx *transaction) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Proce
 			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 				contentLength = max(contentLength, n)
 			}
+		case "x-llmfw-client":
+			// The caller's identity, from a trusted filter before us (tool
+			// pins are per route and client); removed before the upstream.
+			tx.client = v
+			hs.Remove(k)
 		case "upgrade":
 			websocket = websocket || strings.Contains(strings.ToLower(v), "websocket")
 		default:

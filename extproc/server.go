@@ -115,7 +115,7 @@ func NewServer(cfg Config, engine *pipeline.Engine, m *Metrics, log *slog.Logger
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, engine: engine, metrics: m, log: log}
-	s.step = &scan.Step{Engine: engine, MaxBodyBytes: cfg.MaxBodyBytes, Log: log}
+	s.step = &scan.Step{Engine: engine, MaxBodyBytes: cfg.MaxBodyBytes, Log: log, Pins: scan.NewToolPins(toolPinCap)}
 	if cfg.MaxStreams > 0 {
 		s.slots = make(chan struct{}, cfg.MaxStreams)
 	}
@@ -230,3 +230,7 @@ func (s *Server) release() {
 func (s *Server) budgetCtx(parent context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(parent, s.cfg.Budget)
 }
+
+// toolPinCap bounds the tool-definition pins kept (policy tool_pin): about
+// 100 bytes each, so at most a few MiB.
+const toolPinCap = 1 << 16

@@ -60,10 +60,11 @@ type transaction struct {
 	api      codec.API
 	selector pipeline.Selector
 	path     string
-	status   int   // response :status
-	first    bool  // the next message is the stream's first
-	charged  int64 // bytes of the server's in-flight budget held by this transaction
-	aborted  bool  // the stream broke before Envoy finished it
+	client   string // x-llmfw-client, when a trusted filter set it
+	status   int    // response :status
+	first    bool   // the next message is the stream's first
+	charged  int64  // bytes of the server's in-flight budget held by this transaction
+	aborted  bool   // the stream broke before Envoy finished it
 
 	req, resp direction
 	outcome   string

@@ -62,7 +62,7 @@ func NewHandler(cfg Config, engine *pipeline.Engine, policies func() *pipeline.P
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, engine: engine, policies: policies, metrics: m, log: log, mux: http.NewServeMux()}
-	h.step = &scan.Step{Engine: engine, MaxBodyBytes: cfg.MaxBodyBytes, Log: log}
+	h.step = &scan.Step{Engine: engine, MaxBodyBytes: cfg.MaxBodyBytes, Log: log, Pins: scan.NewToolPins(1 << 16)}
 	h.mux.HandleFunc(PathGuard, h.endpoint(PathGuard, h.guard, h.guardRefusal))
 	h.mux.HandleFunc(PathScan, h.endpoint(PathScan, h.scan, h.scanRefusal))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ type Metrics struct {
 	corrupt     prometheus.Counter
 	candidate   *prometheus.CounterVec
 	unscanned   *prometheus.CounterVec
+	toolPins    *prometheus.CounterVec
 }
 
 // NewMetrics registers the pipeline series on reg.
@@ -45,13 +46,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "llmfw_unscanned_content_total",
 			Help: "Content the firewall cannot scan, by kind (tokens, media: in the body but unreadable; hosted_tool, remote_mcp, stored_state, websocket: added by the provider or the protocol, never seen) and result: refused; allowed or flagged by the policy and passed unscanned; shadow (a shadow policy would refuse it).",
 		}, []string{"kind", "result", "policy"}),
+		toolPins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "llmfw_tool_definitions_total",
+			Help: "Tool definitions checked against their pins (policy tool_pin), by policy and result: pinned (first seen), same, changed (flagged or blocked), unpinned (the pin store is full).",
+		}, []string{"policy", "result"}),
 		candidate: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "llmfw_candidate_differences_total",
 			Help: "Messages where a policy's shadow candidate would act differently, by policy, candidate, rule and change (would_block, would_redact: the candidate acts where the policy does not; would_allow: the policy acts where the candidate does not; candidate_failed: the candidate could not finish).",
 		}, []string{"policy", "candidate", "rule", "change"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.decisions, m.failClosedC, m.panics, m.evalTime, m.corrupt, m.candidate, m.unscanned)
+		reg.MustRegister(m.decisions, m.failClosedC, m.panics, m.evalTime, m.corrupt, m.candidate, m.unscanned, m.toolPins)
 	}
 	return m
 }
@@ -109,5 +114,12 @@ func (m *Metrics) candidateDiff(policy, candidate, rule, change string) {
 func (m *Metrics) unscannedContent(kind, result, policy string) {
 	if m != nil {
 		m.unscanned.WithLabelValues(kind, result, policy).Inc()
+	}
+}
+
+// ToolDefinition counts one tool definition checked against its pin.
+func (e *Engine) ToolDefinition(p *Policy, result string) {
+	if e.metrics != nil {
+		e.metrics.toolPins.WithLabelValues(p.Name, result).Inc()
 	}
 }

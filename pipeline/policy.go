@@ -54,6 +54,11 @@ type Policy struct {
 	// allow (counted), flag (allowed, with a server_side.<kind> finding
 	// in the decision) or refuse (400). Every kind has an action.
 	ServerSide map[ServerSideKind]ServerSideAction
+	// ToolPin pins each tool's definition the first time a route (and
+	// client identity) declares it, and acts when a later request declares
+	// the same tool differently (a "rug pull"): off, flag (allowed, rule
+	// tools.definition_changed in the decision) or block (403).
+	ToolPin ToolPinAction
 	// StreamHoldback is how many bytes of a streamed answer's text are
 	// held back behind the scan: a pattern up to this long is seen whole
 	// before any of it is released.
@@ -256,6 +261,7 @@ type policySpec struct {
 	// ServerSide: allow | flag | refuse per kind; omitted kinds take
 	// DefaultServerSide.
 	ServerSide     map[ServerSideKind]string `yaml:"server_side"`
+	ToolPin        string                    `yaml:"tool_pin"`
 	Candidate      string                    `yaml:"candidate"`
 	StreamHoldback int                       `yaml:"stream_holdback_bytes"`
 	Detectors      map[string]yaml.Node      `yaml:"detectors"`
@@ -392,6 +398,14 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 		if _, listed := ps.Detectors["output"]; !listed {
 			return nil, fmt.Errorf("policy %q: canary: true needs the output detector in the policy (it is what blocks a leaked canary)", name)
 		}
+	}
+	switch a := ToolPinAction(ps.ToolPin); a {
+	case "", ToolPinOff:
+		p.ToolPin = ToolPinOff
+	case ToolPinFlag, ToolPinBlock:
+		p.ToolPin = a
+	default:
+		return nil, fmt.Errorf("policy %q: tool_pin: %q: want off, flag or block", name, ps.ToolPin)
 	}
 	for kind, act := range ps.ServerSide {
 		if _, known := DefaultServerSide[kind]; !known {
@@ -546,3 +560,18 @@ const (
 var DefaultServerSide = map[ServerSideKind]ServerSideAction{
 	ServerHostedTool: ServerFlag, ServerRemoteMCP: ServerRefuse, ServerStoredState: ServerFlag, ServerWebSocket: ServerRefuse,
 }
+
+// ToolPinAction is what a policy does when a pinned tool definition
+// changes.
+type ToolPinAction string
+
+// The tool-pin actions.
+const (
+	ToolPinOff   ToolPinAction = "off"
+	ToolPinFlag  ToolPinAction = "flag"
+	ToolPinBlock ToolPinAction = "block"
+)
+
+// RuleToolDefinitionChanged is the finding of a pinned tool declared
+// differently.
+const RuleToolDefinitionChanged = "tools.definition_changed"

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -574,6 +575,7 @@ func (x *extractor) commonMeta() {
 	m := &x.d.meta
 	if x.dir == pipeline.Request {
 		x.serverSide()
+		x.toolDefs()
 	}
 	m.Model = x.strMember(0, "model")
 	for v := x.t.Member(0, "stream", -1); v >= 0; v = x.t.Member(0, "stream", v) {
@@ -642,6 +644,31 @@ func (x *extractor) serverSide() {
 				k == "conversation" && x.kind(v) == jsonscan.String && x.t.Str(v) != "":
 				add(k, pipeline.ServerStoredState)
 			}
+		}
+	}
+}
+
+// toolDefs records each declared tool's name and the digest of its
+// definition as sent (for tool-definition pins).
+func (x *extractor) toolDefs() {
+	for tools := x.t.Member(0, "tools", -1); tools >= 0; tools = x.t.Member(0, "tools", tools) {
+		if x.kind(tools) != jsonscan.Array {
+			continue
+		}
+		for tool := x.t.First(tools); tool >= 0; tool = x.t.Nodes[tool].Next {
+			if x.kind(tool) != jsonscan.Object {
+				continue
+			}
+			name := ""
+			if v := x.t.Member(tool, "name", -1); v >= 0 && x.kind(v) == jsonscan.String {
+				name = x.t.Str(v)
+			}
+			for fn := x.t.Member(tool, "function", -1); fn >= 0 && name == ""; fn = x.t.Member(tool, "function", fn) {
+				if v := x.t.Member(fn, "name", -1); v >= 0 && x.kind(v) == jsonscan.String {
+					name = x.t.Str(v)
+				}
+			}
+			x.d.meta.Tools = append(x.d.meta.Tools, pipeline.ToolDef{Name: name, Digest: sha256.Sum256([]byte(x.t.Raw(tool)))})
 		}
 	}
 }

@@ -30,6 +30,9 @@ type Step struct {
 	MaxBodyBytes int
 	// Log gets a line when a redaction cannot be written back (no text).
 	Log *slog.Logger
+	// Pins holds the tool-definition pins of policies with tool_pin (nil:
+	// nothing is pinned; counted as unpinned).
+	Pins *ToolPins
 }
 
 // Message is one body and what the transport knows about it.
@@ -48,6 +51,10 @@ type Message struct {
 	Route  string
 	// ID is the decision ID, for the one log line the step writes.
 	ID string
+	// Client is the caller's identity when the transport knows one
+	// (x-llmfw-client, set by a trusted filter); tool pins are per route
+	// and client.
+	Client string
 	// Role makes the body one plain-text message of that role (a text
 	// scan); empty for bodies in an API's format.
 	Role pipeline.Role
@@ -141,6 +148,9 @@ func (s *Step) Scan(ctx context.Context, p *pipeline.Policy, m *Message, conv *C
 		in.Exchange = conv.Exchange
 	}
 	r.Verdict = s.Engine.Evaluate(ctx, p, &in)
+	if m.Direction == pipeline.Request {
+		s.pinTools(p, m, &r.Verdict, in.Meta.Tools)
+	}
 	if r.Verdict.Action == pipeline.Block || m.FindingsOnly {
 		return r
 	}

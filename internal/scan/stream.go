@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -125,6 +126,11 @@ func (g *Stream) Feed(chunk []byte, eos bool) (out []byte, err error) {
 	if v, cut := g.scan(newWholes, eos); cut {
 		return g.cut(v), nil
 	}
+	if !eos && g.openBlockTooLong() {
+		v := g.step.Engine.FailClosed(g.policy, pipeline.Response, pipeline.CauseTooLarge, 502,
+			"a private key block in the streamed answer stayed open past the hold-back bound")
+		return g.cut(&v), nil
+	}
 	out, err = g.release(eos)
 	if err != nil {
 		v := g.step.Engine.FailClosed(g.policy, pipeline.Response, pipeline.CauseError, 500, "streamed answer could not be rewritten")
@@ -157,7 +163,10 @@ func (g *Stream) scan(newWholes int, eos bool) (*pipeline.Verdict, bool) {
 		}
 		from := 0
 		if !eos {
-			from = max(0, g.scanned[k]-g.holdback)
+			// The new text with the hold-back window before it, and
+			// never less than everything not yet released: text held
+			// behind an open PEM block is scanned whole once it ends.
+			from = min(max(0, g.scanned[k]-g.holdback), g.released[k])
 		}
 		seg.Text = string(text[from:])
 		in.Segments = append(in.Segments, seg)
@@ -268,7 +277,7 @@ func (g *Stream) release(eos bool) ([]byte, error) {
 		if !eos {
 			for _, d := range ev.Deltas {
 				text, _ := g.dec.Stream(d.Stream)
-				if d.End > len(text)-g.holdback {
+				if d.End > g.releasable(d.Stream, text) {
 					return out, nil
 				}
 			}
@@ -285,6 +294,50 @@ func (g *Stream) release(eos bool) ([]byte, error) {
 		g.held = g.held[1:]
 	}
 	return out, nil
+}
+
+// maxOpenBlock bounds how much of a stream is held back behind an open
+// multi-line secret (a PEM block begun and not yet ended); past it the
+// stream is cut (see openBlockTooLong).
+const maxOpenBlock = 16 << 10
+
+// releasable is how far stream k's text may go out: up to the hold-back
+// window, and never past the start of a PEM block that began after what
+// was released and has not ended — a private key's lines go out only once
+// the whole block was scanned (and redacted).
+func (g *Stream) releasable(k int, text []byte) int {
+	limit := len(text) - g.holdback
+	if at := openBlock(text, g.released[k]); at >= 0 {
+		limit = min(limit, at)
+	}
+	return limit
+}
+
+// openBlock is where a PEM block ("-----BEGIN ") that starts at or after
+// from and has no "-----END " after it begins, or -1.
+func openBlock(text []byte, from int) int {
+	from = max(0, min(from, len(text)))
+	begin := bytes.LastIndex(text[from:], []byte("-----BEGIN "))
+	if begin < 0 {
+		return -1
+	}
+	begin += from
+	if bytes.Contains(text[begin:], []byte("-----END ")) {
+		return -1
+	}
+	return begin
+}
+
+// openBlockTooLong reports a stream that has held an open PEM block back
+// for longer than maxOpenBlock: it is cut rather than held without bound.
+func (g *Stream) openBlockTooLong() bool {
+	for k := 0; k < g.dec.Streams(); k++ {
+		text, _ := g.dec.Stream(k)
+		if at := openBlock(text, g.released[k]); at >= 0 && len(text)-at > maxOpenBlock {
+			return true
+		}
+	}
+	return false
 }
 
 // render is the event as it goes out: its raw bytes, or rebuilt with the

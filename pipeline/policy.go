@@ -59,6 +59,10 @@ type Policy struct {
 	// the same tool differently (a "rug pull"): off, flag (allowed, rule
 	// tools.definition_changed in the decision) or block (403).
 	ToolPin ToolPinAction
+	// LLMTraffic marks routes that carry only LLM API calls: a request
+	// body that is not one of a known API, read as such (an unknown path,
+	// a text fallback), is refused (400) instead of scanned as text.
+	LLMTraffic bool
 	// StreamHoldback is how many bytes of a streamed answer's text are
 	// held back behind the scan: a pattern up to this long is seen whole
 	// before any of it is released.
@@ -262,6 +266,7 @@ type policySpec struct {
 	// DefaultServerSide.
 	ServerSide     map[ServerSideKind]string `yaml:"server_side"`
 	ToolPin        string                    `yaml:"tool_pin"`
+	LLMTraffic     bool                      `yaml:"llm_traffic"`
 	Candidate      string                    `yaml:"candidate"`
 	StreamHoldback int                       `yaml:"stream_holdback_bytes"`
 	Detectors      map[string]yaml.Node      `yaml:"detectors"`
@@ -366,6 +371,7 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 		RejectMalformed: true, RejectUnscanned: true, Canary: ps.Canary,
 		AllowTokenPrompts: ps.AllowTokenPrompts, AllowUnscannedMedia: ps.AllowUnscannedMedia,
 		ServerSide:     maps.Clone(DefaultServerSide),
+		LLMTraffic:     ps.LLMTraffic,
 		StreamHoldback: ps.StreamHoldback,
 	}
 	switch {

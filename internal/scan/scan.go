@@ -140,6 +140,13 @@ func (s *Step) Scan(ctx context.Context, p *pipeline.Policy, m *Message, conv *C
 		return r
 	}
 	r.Doc, r.API = doc, api
+	if m.Direction == pipeline.Request && p.LLMTraffic && !api.IsLLM() && m.Role == "" {
+		// A route the policy marks as LLM traffic carries nothing else:
+		// a body we could only read as text is refused.
+		r.Verdict = s.Engine.FailClosed(p, m.Direction, pipeline.CauseMalformed, MalformedStatus(m.Direction),
+			"the body is not a request of a known LLM API, and this route carries only LLM traffic (policy llm_traffic)")
+		return r
+	}
 	in := pipeline.Input{Direction: m.Direction, Meta: doc.Meta(), Segments: doc.Segments(), Route: m.Route}
 	if m.Role != "" {
 		in.Segments, in.Meta.Messages = AsMessage(in.Segments, m.Role), 1

@@ -75,3 +75,28 @@ func TestBodiesOnUnknownPaths(t *testing.T) {
 		})
 	}
 }
+
+// On a route the policy marks as LLM traffic, a body that is not a
+// request of a known API is refused, not scanned as text.
+func TestLLMTrafficRoutesRefuseOtherBodies(t *testing.T) {
+	set, err := pipeline.ParsePolicySet([]byte("version: l1\ndefault: llm\npolicies:\n  llm:\n    llm_traffic: true\n    malformed: allow\n    detectors: {limits: {action: block}}\n"), "llm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	for _, tc := range []struct {
+		name, path, ct, body string
+		refused              bool
+	}{
+		{"unknown path", "/internal/ingest", "text/plain", "hello", true},
+		{"malformed chat body (malformed: allow would scan it as text)", "/v1/chat/completions", "application/json", `{"messages":[`, true},
+		{"a chat request", "/v1/chat/completions", "application/json", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := step.Scan(context.Background(), set.Default, &scan.Message{Direction: pipeline.Request, API: codec.ForRequest(tc.path, tc.ct), ContentType: tc.ct, Body: []byte(tc.body)}, &scan.Conversation{}).Verdict
+			if refused := v.Action == pipeline.Block && v.Cause == pipeline.CauseMalformed && v.Status == 400; refused != tc.refused {
+				t.Fatalf("verdict %+v, refused %v, want %v", v, refused, tc.refused)
+			}
+		})
+	}
+}

@@ -35,16 +35,7 @@ const liteLLMReadyTimeout = 90 * time.Second
 // liteLLMPolicy is gatewayPolicy plus a policy, selected by LiteLLM's
 // project_id, that blocks what the gateway policy masks: whether an e-mail
 // is masked or refused is the firewall policy's word, not LiteLLM's.
-const liteLLMPolicy = `version: e2e-litellm-1
-default: gateway
-policies:
-  gateway:
-    detectors:
-      limits: {action: block}
-      injection: {action: block}
-      pii: {action: redact}
-      secrets: {action: redact}
-  strict:
+const liteLLMPolicy = gatewayPolicy + `  strict:
     detectors:
       limits: {action: block}
       injection: {action: block}

@@ -193,13 +193,8 @@ func (h *Handler) scanUnit(c *call, p *pipeline.Policy, dir pipeline.Direction, 
 	// pseudonyms are never restored and no canary is planted.
 	var conv scan.Conversation
 	r := h.step.Scan(ctx, p, &scan.Message{Direction: dir, API: api, Body: raw, Role: role, ID: c.id}, &conv)
-	u := &unit{api: string(r.API), v: r.Verdict, out: r.Body, in: pipeline.Input{Direction: dir}}
-	if r.Doc != nil {
-		u.in.Meta, u.in.Segments = r.Doc.Meta(), r.Doc.Segments()
-		if role != "" {
-			u.in.Segments = scan.AsMessage(u.in.Segments, role)
-		}
-	}
+	u := &unit{api: string(r.API), v: r.Verdict, out: r.Body, in: r.Input}
+	u.in.Direction = dir // also when the verdict came before decoding
 	return u
 }
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"net"
+	"strconv"
 	"strings"
 )
 
@@ -57,8 +58,8 @@ func decodeUnreserved(p string) string {
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
 		if p[i] == '%' && i+2 < len(p) {
-			if c, ok := unhex(p[i+1], p[i+2]); ok && unreserved(c) {
-				b.WriteByte(c)
+			if c, err := strconv.ParseUint(p[i+1:i+3], 16, 8); err == nil && unreserved(byte(c)) {
+				b.WriteByte(byte(c))
 				i += 2
 				continue
 			}
@@ -66,23 +67,6 @@ func decodeUnreserved(p string) string {
 		b.WriteByte(p[i])
 	}
 	return b.String()
-}
-
-func unhex(a, b byte) (byte, bool) {
-	h := func(c byte) (byte, bool) {
-		switch {
-		case c >= '0' && c <= '9':
-			return c - '0', true
-		case c >= 'a' && c <= 'f':
-			return c - 'a' + 10, true
-		case c >= 'A' && c <= 'F':
-			return c - 'A' + 10, true
-		}
-		return 0, false
-	}
-	x, ok1 := h(a)
-	y, ok2 := h(b)
-	return x<<4 | y, ok1 && ok2
 }
 
 func unreserved(c byte) bool {

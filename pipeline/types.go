@@ -91,16 +91,16 @@ type Meta struct {
 	// no firewall in front of it sees (hosted tools, remote MCP servers,
 	// stored state); the policy decides (Policy.ServerSide).
 	ServerSide []ServerSide
-	// Tools are the tool definitions the request declares, by name with a
-	// digest of each definition's bytes (for tool-definition pins).
+	// Tools are the tool definitions the request declares, by name (for
+	// tool-definition pins, which hash them only when a policy asks).
 	Tools []ToolDef
 }
 
-// ToolDef is one declared tool: its name and the SHA-256 of its
-// definition as sent.
+// ToolDef is one declared tool: its name and its definition as sent (a
+// view of the body, not a copy).
 type ToolDef struct {
-	Name   string
-	Digest [32]byte
+	Name       string
+	Definition string
 }
 
 // ServerSide is one request feature that makes the provider read content

@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -574,8 +573,8 @@ func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]
 func (x *extractor) commonMeta() {
 	m := &x.d.meta
 	if x.dir == pipeline.Request {
+		x.eachTool(x.declaredTool)
 		x.serverSide()
-		x.toolDefs()
 	}
 	m.Model = x.strMember(0, "model")
 	for v := x.t.Member(0, "stream", -1); v >= 0; v = x.t.Member(0, "stream", v) {
@@ -598,32 +597,13 @@ func (x *extractor) commonMeta() {
 var hostedToolTypes = []string{"web_search", "file_search", "code_interpreter", "image_generation", "web_fetch", "code_execution"}
 
 // serverSide records what a request asks the provider to add to the
-// model's context that no firewall in front of it sees: hosted tools,
-// remote MCP servers (OpenAI tools of type mcp, Anthropic mcp_servers) and
-// stored state (previous_response_id, a stored prompt, a conversation).
+// model's context that no firewall in front of it sees, beyond its tools
+// (declaredTool): Anthropic mcp_servers and stored state
+// (previous_response_id, a stored prompt, a conversation).
 func (x *extractor) serverSide() {
 	m := &x.d.meta
 	add := func(field string, kind pipeline.ServerSideKind) {
 		m.ServerSide = append(m.ServerSide, pipeline.ServerSide{Field: field, Kind: kind})
-	}
-	for tools := x.t.Member(0, "tools", -1); tools >= 0; tools = x.t.Member(0, "tools", tools) {
-		if x.kind(tools) != jsonscan.Array {
-			continue
-		}
-		for i, tool := 0, x.t.First(tools); tool >= 0; i, tool = i+1, x.t.Nodes[tool].Next {
-			if x.kind(tool) != jsonscan.Object {
-				continue
-			}
-			var buf [2]string
-			for _, typ := range x.partTypes(tool, buf[:0]) {
-				switch {
-				case typ == "mcp":
-					add(idx("tools", i), pipeline.ServerRemoteMCP)
-				case slices.ContainsFunc(hostedToolTypes, func(h string) bool { return typ == h || strings.HasPrefix(typ, h+"_") }):
-					add(idx("tools", i), pipeline.ServerHostedTool)
-				}
-			}
-		}
 	}
 	for v := x.t.Member(0, "mcp_servers", -1); v >= 0; v = x.t.Member(0, "mcp_servers", v) {
 		if x.kind(v) == jsonscan.Array && x.t.Nodes[v].Count > 0 {
@@ -648,29 +628,43 @@ func (x *extractor) serverSide() {
 	}
 }
 
-// toolDefs records each declared tool's name and the digest of its
-// definition as sent (for tool-definition pins).
-func (x *extractor) toolDefs() {
+// eachTool calls fn for every object in the request's tools arrays.
+func (x *extractor) eachTool(fn func(i int, tool int32)) {
 	for tools := x.t.Member(0, "tools", -1); tools >= 0; tools = x.t.Member(0, "tools", tools) {
 		if x.kind(tools) != jsonscan.Array {
 			continue
 		}
-		for tool := x.t.First(tools); tool >= 0; tool = x.t.Nodes[tool].Next {
-			if x.kind(tool) != jsonscan.Object {
-				continue
+		for i, tool := 0, x.t.First(tools); tool >= 0; i, tool = i+1, x.t.Nodes[tool].Next {
+			if x.kind(tool) == jsonscan.Object {
+				fn(i, tool)
 			}
-			name := ""
-			if v := x.t.Member(tool, "name", -1); v >= 0 && x.kind(v) == jsonscan.String {
-				name = x.t.Str(v)
-			}
-			for fn := x.t.Member(tool, "function", -1); fn >= 0 && name == ""; fn = x.t.Member(tool, "function", fn) {
-				if v := x.t.Member(fn, "name", -1); v >= 0 && x.kind(v) == jsonscan.String {
-					name = x.t.Str(v)
-				}
-			}
-			x.d.meta.Tools = append(x.d.meta.Tools, pipeline.ToolDef{Name: name, Digest: sha256.Sum256([]byte(x.t.Raw(tool)))})
 		}
 	}
+}
+
+// declaredTool records one declared tool: its name and definition as sent
+// (for tool-definition pins), and, for a tool the provider runs itself or
+// a remote MCP server, the server-side content it brings.
+func (x *extractor) declaredTool(i int, tool int32) {
+	var buf [2]string
+	for _, typ := range x.partTypes(tool, buf[:0]) {
+		switch {
+		case typ == "mcp":
+			x.d.meta.ServerSide = append(x.d.meta.ServerSide, pipeline.ServerSide{Field: idx("tools", i), Kind: pipeline.ServerRemoteMCP})
+		case slices.ContainsFunc(hostedToolTypes, func(h string) bool { return typ == h || strings.HasPrefix(typ, h+"_") }):
+			x.d.meta.ServerSide = append(x.d.meta.ServerSide, pipeline.ServerSide{Field: idx("tools", i), Kind: pipeline.ServerHostedTool})
+		}
+	}
+	name := ""
+	if v := x.t.Member(tool, "name", -1); v >= 0 && x.kind(v) == jsonscan.String {
+		name = x.t.Str(v)
+	}
+	for fn := x.t.Member(tool, "function", -1); fn >= 0 && name == ""; fn = x.t.Member(tool, "function", fn) {
+		if v := x.t.Member(fn, "name", -1); v >= 0 && x.kind(v) == jsonscan.String {
+			name = x.t.Str(v)
+		}
+	}
+	x.d.meta.Tools = append(x.d.meta.Tools, pipeline.ToolDef{Name: name, Definition: x.t.Raw(tool)})
 }
 
 // tokenCount reads a JSON number as a non-negative token count, clamping
@@ -853,27 +847,19 @@ var schemaKeywords = map[string]bool{
 // read by the model like descriptions are. Tool schemas keep the
 // provenance of tool declarations; an output schema is the client's.
 func (x *extractor) schemaKeys() {
-	for tools := x.t.Member(0, "tools", -1); tools >= 0; tools = x.t.Member(0, "tools", tools) {
-		if x.kind(tools) != jsonscan.Array {
-			continue
-		}
-		for i, tool := 0, x.t.First(tools); tool >= 0; i, tool = i+1, x.t.Nodes[tool].Next {
-			if x.kind(tool) != jsonscan.Object {
-				continue
-			}
-			f := idx("tools", i)
-			for _, k := range [...]string{"parameters", "input_schema"} {
-				for v := x.t.Member(tool, k, -1); v >= 0; v = x.t.Member(tool, k, v) {
-					x.objectKeys(v, pathBuf(f+"."+k), pipeline.RoleSystem, pipeline.FromSystem, true)
-				}
-			}
-			for fn := x.t.Member(tool, "function", -1); fn >= 0; fn = x.t.Member(tool, "function", fn) {
-				for v := x.t.Member(fn, "parameters", -1); v >= 0; v = x.t.Member(fn, "parameters", v) {
-					x.objectKeys(v, pathBuf(f+".function.parameters"), pipeline.RoleSystem, pipeline.FromSystem, true)
-				}
+	x.eachTool(func(i int, tool int32) {
+		f := idx("tools", i)
+		for _, k := range [...]string{"parameters", "input_schema"} {
+			for v := x.t.Member(tool, k, -1); v >= 0; v = x.t.Member(tool, k, v) {
+				x.objectKeys(v, pathBuf(f+"."+k), pipeline.RoleSystem, pipeline.FromSystem, true)
 			}
 		}
-	}
+		for fn := x.t.Member(tool, "function", -1); fn >= 0; fn = x.t.Member(tool, "function", fn) {
+			for v := x.t.Member(fn, "parameters", -1); v >= 0; v = x.t.Member(fn, "parameters", v) {
+				x.objectKeys(v, pathBuf(f+".function.parameters"), pipeline.RoleSystem, pipeline.FromSystem, true)
+			}
+		}
+	})
 	for v := x.t.Member(0, "response_format", -1); v >= 0; v = x.t.Member(0, "response_format", v) {
 		x.objectKeys(v, pathBuf("response_format"), pipeline.RoleUser, pipeline.FromUser, true)
 	}

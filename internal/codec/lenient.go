@@ -37,16 +37,24 @@ func DecodeLenient(body []byte, dir pipeline.Direction, lim Limits) (*Document, 
 		return nil, fmt.Errorf("%s %s body is %d bytes, over the %d-byte limit: %w", PlainText, dir, len(body), lim.MaxBytes, ErrTooLarge)
 	}
 	d := &Document{api: PlainText, body: body, meta: pipeline.Meta{API: string(PlainText), BodyBytes: len(body)}}
+	return decodeLenient(d, dir, lim, false)
+}
+
+// decodeLenient fills a plain document: the whole body, then its
+// literals; skipVerbatim leaves out a literal whose decoding is exactly its
+// bytes (segment 0 already shows it byte for byte).
+func decodeLenient(d *Document, dir pipeline.Direction, lim Limits, skipVerbatim bool) (*Document, error) {
 	decodePlain(d, dir)
-	if err := scanLiterals(d, dir, lim.nodeCap(len(body))); err != nil {
+	if err := scanLiterals(d, dir, lim.nodeCap(len(d.body)), skipVerbatim); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// scanLiterals appends the decoded string literals of d.body as segments.
-// maxLiterals <= 0 means no cap.
-func scanLiterals(d *Document, dir pipeline.Direction, maxLiterals int) error {
+// scanLiterals appends the decoded string literals of d.body as segments;
+// skipVerbatim leaves out a terminated literal whose decoding is its own
+// bytes. maxLiterals <= 0 means no cap.
+func scanLiterals(d *Document, dir pipeline.Direction, maxLiterals int, skipVerbatim bool) error {
 	body := d.body
 	if len(body) > 1<<31-1 {
 		return fmt.Errorf("body of %d bytes cannot be indexed: %w", len(body), ErrTooLarge)
@@ -74,7 +82,9 @@ func scanLiterals(d *Document, dir pipeline.Direction, maxLiterals int) error {
 		from := len(arena)
 		var end int
 		arena, end = decodeLiteral(arena, body, i+1, q)
-		if len(arena) > from {
+		if skipVerbatim && end-1 > i && body[end-1] == q && string(arena[from:]) == string(body[i+1:end-1]) {
+			arena = arena[:from]
+		} else if len(arena) > from {
 			lits = append(lits, lit{int32(i), int32(end), int32(from), int32(len(arena))})
 		}
 		i = end - 1

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode/utf16"
@@ -26,25 +27,15 @@ import (
 // Decoded segments have no byte-for-byte place in the body: a redaction
 // there makes Rewrite fail and the transport blocks instead.
 func DecodeText(body []byte, dir pipeline.Direction, contentType string, lim Limits) (*Document, error) {
-	d, err := DecodeLenient(body, dir, lim)
-	if err != nil {
-		return nil, err
+	if lim.MaxBytes > 0 && len(body) > lim.MaxBytes {
+		return nil, fmt.Errorf("%s %s body is %d bytes, over the %d-byte limit: %w", PlainText, dir, len(body), lim.MaxBytes, ErrTooLarge)
 	}
 	// Literals read exactly as written are in segment 0 already; keeping
 	// them would turn a redaction of segment 0 into a block.
-	var segs []pipeline.Segment
-	var locs []location
-	if len(d.segments) > 0 {
-		segs, locs = d.segments[:1:1], d.locs[:1:1]
+	d, err := decodeLenient(&Document{api: PlainText, body: body, meta: pipeline.Meta{API: string(PlainText), BodyBytes: len(body)}}, dir, lim, true)
+	if err != nil {
+		return nil, err
 	}
-	for i := 1; i < len(d.segments); i++ {
-		l := d.locs[i]
-		if raw := body[l.start+1 : min(int(l.end), len(body))]; l.end > l.start+1 && bytes.HasSuffix(raw, []byte{body[l.start]}) && string(raw[:len(raw)-1]) == d.segments[i].Text {
-			continue
-		}
-		segs, locs = append(segs, d.segments[i]), append(locs, l)
-	}
-	d.segments, d.locs = segs, locs
 	prov := pipeline.FromUser
 	if dir == pipeline.Response {
 		prov = pipeline.FromModel
@@ -68,7 +59,7 @@ func DecodeText(body []byte, dir pipeline.Direction, contentType string, lim Lim
 	}
 	if text, enc, ok := transcodeWide(body); ok {
 		add(text, "body("+enc+")")
-		sub, err := DecodeLenient([]byte(text), dir, lim)
+		sub, err := decodeLenient(&Document{api: PlainText, body: []byte(text)}, dir, lim, true)
 		if err == nil {
 			for _, s := range sub.segments[1:] {
 				add(s.Text, "body("+enc+").literal")

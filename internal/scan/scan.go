@@ -89,6 +89,9 @@ type Result struct {
 	API codec.API
 	// Doc is the decoded body (nil when the verdict came before decoding).
 	Doc *codec.Document
+	// Input is what the detectors saw (a text scan's segments carry its
+	// role); empty when the verdict came before decoding.
+	Input pipeline.Input
 	// Body is the body to send on when it changed; nil: as it came.
 	Body []byte
 	// Decoded says Body is content-decoded: drop content-encoding.
@@ -99,12 +102,7 @@ type Result struct {
 }
 
 // Segments are what was scanned, for the audit record's evidence.
-func (r *Result) Segments() []pipeline.Segment {
-	if r.Doc == nil {
-		return nil
-	}
-	return r.Doc.Segments()
-}
+func (r *Result) Segments() []pipeline.Segment { return r.Input.Segments }
 
 // Stream reports that a request asked for a streamed answer.
 func (r *Result) Stream() bool { return r.Doc != nil && r.Doc.Meta().Stream }
@@ -149,12 +147,13 @@ func (s *Step) Scan(ctx context.Context, p *pipeline.Policy, m *Message, conv *C
 	}
 	in := pipeline.Input{Direction: m.Direction, Meta: doc.Meta(), Segments: doc.Segments(), Route: m.Route}
 	if m.Role != "" {
-		in.Segments, in.Meta.Messages = AsMessage(in.Segments, m.Role), 1
+		in.Segments, in.Meta.Messages = asMessage(in.Segments, m.Role), 1
 	}
 	if m.Direction == pipeline.Response {
 		in.Exchange = conv.Exchange
 	}
 	r.Verdict = s.Engine.Evaluate(ctx, p, &in)
+	r.Input = in
 	if m.Direction == pipeline.Request {
 		s.pinTools(p, m, &r.Verdict, in.Meta.Tools)
 	}
@@ -361,10 +360,10 @@ func (s *Step) scanStream(ctx context.Context, p *pipeline.Policy, m *Message, b
 	return r
 }
 
-// AsMessage gives every segment of a text the role (and its provenance)
+// asMessage gives every segment of a text the role (and its provenance)
 // of the one message it is, as `llm-firewall scan` evaluates a text; the
 // plain codec's own segments are role-less.
-func AsMessage(segs []pipeline.Segment, role pipeline.Role) []pipeline.Segment {
+func asMessage(segs []pipeline.Segment, role pipeline.Role) []pipeline.Segment {
 	out := make([]pipeline.Segment, len(segs))
 	for i, s := range segs {
 		s.Role, s.Provenance = role, provenanceOf[role]

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"crypto/sha256"
 	"sync"
 
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -52,7 +53,7 @@ func (s *Step) pinTools(p *pipeline.Policy, m *Message, v *pipeline.Verdict, too
 	for _, t := range tools {
 		res := "unpinned"
 		if s.Pins != nil {
-			res = s.Pins.check(p.Name+"\x00"+m.Route+"\x00"+m.Client+"\x00"+t.Name, t.Digest)
+			res = s.Pins.check(p.Name+"\x00"+m.Route+"\x00"+m.Client+"\x00"+t.Name, sha256.Sum256([]byte(t.Definition)))
 		}
 		s.Engine.ToolDefinition(p, res)
 		if res != "changed" {

@@ -167,16 +167,18 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 		}
 	}
 
-	res := e.runDetectors(ctx, p, in)
+	din, joins := detectorInput(p, in)
+	res := e.runDetectors(ctx, p, din)
 	if res.cause != CauseNone {
 		return e.failedRun(p, in.Direction, res.cause)
 	}
+	res.findings = joins.Findings(res.findings)
 	v := e.decide(p, in.Segments, res.findings)
 	if e.cache != nil && !slices.ContainsFunc(res.findings, func(f Finding) bool { return f.Transient }) {
 		e.cacheSet(key, res.findings)
 	}
 	if p.Candidate != nil {
-		e.compareCandidate(ctx, p, in, &v)
+		e.compareCandidate(ctx, p, in, din, joins, &v)
 	}
 	addPolicyFindings(&v, extra)
 	e.finish(p, in.Direction, &v)
@@ -187,14 +189,17 @@ func (e *Engine) Evaluate(ctx context.Context, p *Policy, in *Input) Verdict {
 // (sharing its normalized views) and counts where it would decide
 // differently. It never changes v: a candidate that fails or runs out of
 // budget is counted as candidate_failed, nothing more.
-func (e *Engine) compareCandidate(ctx context.Context, p *Policy, in *Input, v *Verdict) {
+func (e *Engine) compareCandidate(ctx context.Context, p *Policy, in, din *Input, joins *JoinMap, v *Verdict) {
 	c := p.Candidate
-	res := e.runDetectors(ctx, c, in)
+	if c.TrustToolDefinitions != p.TrustToolDefinitions {
+		din, joins = detectorInput(c, in)
+	}
+	res := e.runDetectors(ctx, c, din)
 	if res.cause != CauseNone {
 		e.metrics.candidateDiff(p.Name, c.Name, "none", "candidate_failed")
 		return
 	}
-	cv := e.decide(c, in.Segments, res.findings)
+	cv := e.decide(c, in.Segments, joins.Findings(res.findings))
 	if cv.WouldBe == v.WouldBe && slices.Equal(cv.Rules(), v.Rules()) {
 		return
 	}
@@ -257,11 +262,12 @@ func (e *Engine) EvaluatePart(ctx context.Context, p *Policy, in *Input) Verdict
 	if err := ctx.Err(); err != nil {
 		return e.ctxFailure(p, in.Direction, err)
 	}
-	res := e.runDetectors(ctx, p, in)
+	din, joins := detectorInput(p, in)
+	res := e.runDetectors(ctx, p, din)
 	if res.cause != CauseNone {
 		return e.failedRun(p, in.Direction, res.cause)
 	}
-	return e.decide(p, in.Segments, res.findings)
+	return e.decide(p, in.Segments, joins.Findings(res.findings))
 }
 
 // Record counts the decision for a message evaluated in parts.

@@ -63,6 +63,13 @@ type Policy struct {
 	// body that is not one of a known API, read as such (an unknown path,
 	// a text fallback), is refused (400) instead of scanned as text.
 	LLMTraffic bool
+	// TrustToolDefinitions reads declared tools' descriptions and schemas
+	// (provenance tool_definition) as the application's own system text,
+	// which injection and content skip unless they scan system text.
+	// Default false (policy tool_definitions: untrusted): they are
+	// scanned like tool results, since an MCP server or plugin writes
+	// them ("tool poisoning"). Secrets and PII scan them either way.
+	TrustToolDefinitions bool
 	// StreamHoldback is how many bytes of a streamed answer's text are
 	// held back behind the scan: a pattern up to this long is seen whole
 	// before any of it is released.
@@ -264,12 +271,14 @@ type policySpec struct {
 	AllowUnscannedMedia bool `yaml:"allow_unscanned_media"`
 	// ServerSide: allow | flag | refuse per kind; omitted kinds take
 	// DefaultServerSide.
-	ServerSide     map[ServerSideKind]string `yaml:"server_side"`
-	ToolPin        string                    `yaml:"tool_pin"`
-	LLMTraffic     bool                      `yaml:"llm_traffic"`
-	Candidate      string                    `yaml:"candidate"`
-	StreamHoldback int                       `yaml:"stream_holdback_bytes"`
-	Detectors      map[string]yaml.Node      `yaml:"detectors"`
+	ServerSide map[ServerSideKind]string `yaml:"server_side"`
+	ToolPin    string                    `yaml:"tool_pin"`
+	LLMTraffic bool                      `yaml:"llm_traffic"`
+	// ToolDefinitions: untrusted (default) | trusted.
+	ToolDefinitions string               `yaml:"tool_definitions"`
+	Candidate       string               `yaml:"candidate"`
+	StreamHoldback  int                  `yaml:"stream_holdback_bytes"`
+	Detectors       map[string]yaml.Node `yaml:"detectors"`
 }
 
 // ParsePolicySet builds and validates a policy set from YAML. name is used in
@@ -373,6 +382,13 @@ func buildPolicy(name, version string, ps policySpec) (*Policy, error) {
 		ServerSide:     maps.Clone(DefaultServerSide),
 		LLMTraffic:     ps.LLMTraffic,
 		StreamHoldback: ps.StreamHoldback,
+	}
+	switch ps.ToolDefinitions {
+	case "", "untrusted":
+	case "trusted":
+		p.TrustToolDefinitions = true
+	default:
+		return nil, fmt.Errorf("policy %q: tool_definitions %q: want untrusted or trusted", name, ps.ToolDefinitions)
 	}
 	switch {
 	case p.StreamHoldback == 0:

@@ -41,6 +41,13 @@ const (
 	FromTool     Provenance = "tool_result"  // output of a tool / function call
 	FromDocument Provenance = "document"     // retrieved or embedded documents
 	FromModel    Provenance = "model_output" // produced by the LLM (responses, earlier assistant turns)
+	// FromToolDefinition is a declared tool's description, parameter
+	// descriptions and property names: text the model reads as
+	// instructions, written by whoever serves the tool (an MCP server, a
+	// plugin), so untrusted like a tool result. Its segments have
+	// RoleTool; a policy may trust them as system text
+	// (Policy.TrustToolDefinitions).
+	FromToolDefinition Provenance = "tool_definition"
 )
 
 // Segment is one piece of text a codec found in a body. Field is a JSON-path
@@ -52,6 +59,12 @@ type Segment struct {
 	Provenance Provenance
 	Field      string
 	Kind       SegmentKind
+	// Group ties together the parts of one text the model reads joined:
+	// the text parts of one message (OpenAI content parts, Anthropic text
+	// blocks), the text blocks of one streamed answer. Segments with the
+	// same nonzero Group, role, provenance and kind KindText are scanned
+	// as one text (see JoinedInput); 0 is a text on its own.
+	Group int32
 }
 
 // SegmentKind says what a segment's text is, beyond its role: most are

@@ -51,6 +51,9 @@ type config struct {
 		Tool     float64 `yaml:"tool"`
 		Document float64 `yaml:"document"`
 		Model    float64 `yaml:"model"`
+		// ToolDefinition is for declared tools' descriptions and schema
+		// keys; 0 means the tool threshold.
+		ToolDefinition float64 `yaml:"tool_definition"`
 	} `yaml:"thresholds"`
 	// ScanSystem also scans system/developer instructions. Off by default: a
 	// system prompt is the application's own instruction and is never
@@ -66,6 +69,7 @@ type Detector struct {
 	rules, classifier bool
 	thUser, thTool    float64
 	thDoc, thModel    float64
+	thToolDef         float64
 	scanSystem        bool
 	responses         bool
 }
@@ -95,13 +99,17 @@ func New(node *yaml.Node) (pipeline.Detector, error) {
 		dst *float64
 		key string
 	}{{c.Thresholds.User, &d.thUser, "user"}, {c.Thresholds.Tool, &d.thTool, "tool"},
-		{c.Thresholds.Document, &d.thDoc, "document"}, {c.Thresholds.Model, &d.thModel, "model"}} {
+		{c.Thresholds.Document, &d.thDoc, "document"}, {c.Thresholds.Model, &d.thModel, "model"},
+		{c.Thresholds.ToolDefinition, &d.thToolDef, "tool_definition"}} {
 		if t.v < 0 || t.v >= 1 {
 			return nil, fmt.Errorf("injection: thresholds.%s %v: want a probability in (0, 1)", t.key, t.v)
 		}
 		if t.v > 0 {
 			*t.dst = t.v
 		}
+	}
+	if d.thToolDef == 0 {
+		d.thToolDef = d.thTool
 	}
 	return d, nil
 }
@@ -119,9 +127,9 @@ func decodeStrict(node *yaml.Node, out *config) error {
 				v := node.Content[i+1]
 				for j := 0; j+1 < len(v.Content); j += 2 {
 					switch v.Content[j].Value {
-					case "user", "tool", "document", "model":
+					case "user", "tool", "document", "model", "tool_definition":
 					default:
-						return fmt.Errorf("injection: line %d: unknown threshold %q (want user, tool, document or model)", v.Content[j].Line, v.Content[j].Value)
+						return fmt.Errorf("injection: line %d: unknown threshold %q (want user, tool, document, model or tool_definition)", v.Content[j].Line, v.Content[j].Value)
 					}
 				}
 			}
@@ -234,6 +242,8 @@ func (d *Detector) threshold(p pipeline.Provenance) float64 {
 		return d.thTool
 	case pipeline.FromDocument:
 		return d.thDoc
+	case pipeline.FromToolDefinition:
+		return d.thToolDef
 	case pipeline.FromModel:
 		return d.thModel
 	}

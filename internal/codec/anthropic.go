@@ -58,11 +58,14 @@ func (x *extractor) anthropicContent(c int32, field string, role pipeline.Role, 
 		x.emit(c, role, prov, field)
 	case jsonscan.Null:
 	case jsonscan.Array:
-		for i, b := 0, x.t.First(c); b >= 0; i, b = i+1, x.t.Nodes[b].Next {
-			if err := x.anthropicBlock(b, idx(field, i), role, prov); err != nil {
-				return err
+		return x.inGroup(func() error {
+			for i, b := 0, x.t.First(c); b >= 0; i, b = i+1, x.t.Nodes[b].Next {
+				if err := x.anthropicBlock(b, idx(field, i), role, prov); err != nil {
+					return err
+				}
 			}
-		}
+			return nil
+		})
 	default:
 		return shapeErr(field, "a string or an array")
 	}
@@ -116,14 +119,17 @@ func (x *extractor) anthropicBlockAs(b int32, typ, field string, role pipeline.R
 			return x.textMembers(b, "name", pipeline.RoleAssistant, pipeline.FromModel, field)
 		})
 	case "tool_result", "mcp_tool_result":
-		for c := x.t.Member(b, "content", -1); c >= 0; c = x.t.Member(b, "content", c) {
-			if err := x.anthropicContent(c, field+".content", pipeline.RoleTool, pipeline.FromTool); err != nil {
-				return err
+		// A tool result is a text of its own, not part of the message's.
+		return x.inGroup(func() error {
+			for c := x.t.Member(b, "content", -1); c >= 0; c = x.t.Member(b, "content", c) {
+				if err := x.anthropicContent(c, field+".content", pipeline.RoleTool, pipeline.FromTool); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	case "document", "search_result":
-		return x.anthropicDocument(b, field, role)
+		return x.inGroup(func() error { return x.anthropicDocument(b, field, role) })
 	case "thinking":
 		return x.textMembers(b, "thinking", role, prov, field)
 	}

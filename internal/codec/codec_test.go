@@ -51,8 +51,8 @@ func TestDecodeFixtures(t *testing.T) {
 				"tool|tool_result|messages[3].content|Sunny, 25C",
 				"assistant|model_output|messages[4].content[0].text|It is sunny.",
 				"assistant|model_output|messages[4].refusal|I cannot help with that.",
-				"system|system|tools[0].function.description|Look things up on the web.",
-				"system|system|tools[0].function.parameters.properties.q.description|The query.",
+				"tool|tool_definition|tools[0].function.description|Look things up on the web.",
+				"tool|tool_definition|tools[0].function.parameters.properties.q.description|The query.",
 				"unknown|user_input|messages[1].name|alice",
 				"unknown|user_input|tools[0].function.name|lookup",
 				"unknown|user_input|metadata.note|some unknown text",
@@ -80,9 +80,9 @@ func TestDecodeFixtures(t *testing.T) {
 				"user|document|messages[2].content[2].title|Doc title",
 				"user|document|messages[2].content[2].source.data|Document body text.",
 				"user|user_input|messages[2].content[5].text|Summarise please",
-				"system|system|tools[0].description|Search the news.",
-				"system|system|tools[0].input_schema.properties.query.description|Search terms.",
-				"system|system|tools[0].input_schema.properties.query{key}|query",
+				"tool|tool_definition|tools[0].description|Search the news.",
+				"tool|tool_definition|tools[0].input_schema.properties.query.description|Search terms.",
+				"tool|tool_definition|tools[0].input_schema.properties.query{key}|query",
 				"unknown|user_input|tools[0].name|search",
 				"unknown|user_input|stop_sequences[0]|END",
 			},
@@ -216,7 +216,7 @@ func TestDecodeInline(t *testing.T) {
 				"assistant|model_output|input[3].name|get",
 				"tool|tool_result|input[4].output|tool says",
 				"assistant|model_output|input[5].summary[0].text|thought",
-				"system|system|tools[0].description|Gets.",
+				"tool|tool_definition|tools[0].description|Gets.",
 				"unknown|user_input|tools[0].name|get",
 			},
 			meta: &pipeline.Meta{Messages: 6, Unscanned: []pipeline.Unscanned{{Field: "input[1].content[1]", Kind: pipeline.UnscannedMedia}, {Field: "input[1].content[2]", Kind: pipeline.UnscannedMedia}}},
@@ -527,4 +527,53 @@ func metaWithoutTools(t *testing.T, d *Document) pipeline.Meta {
 	}
 	m.Tools = nil
 	return m
+}
+
+// The text parts of one message share a Group (scanned joined); a tool
+// result, a document block and a file name are texts of their own; the
+// text blocks of a streamed Anthropic answer are one group.
+func TestSegmentGroups(t *testing.T) {
+	groups := func(d *Document) map[string]int32 {
+		out := map[string]int32{}
+		for _, s := range d.Segments() {
+			out[s.Text] = s.Group
+		}
+		return out
+	}
+	d, err := DecodeRequest(OpenAIChat, []byte(`{"model":"m","messages":[
+		{"role":"user","content":[{"type":"text","text":"a1"},{"type":"file","file":{"filename":"f.txt","file_id":"file-1"}},{"type":"text","text":"a2"}]},
+		{"role":"user","content":[{"type":"text","text":"b1"},{"type":"text","text":"b2"}]},
+		{"role":"user","content":"c"}]}`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := groups(d)
+	if g["a1"] == 0 || g["a1"] != g["a2"] || g["b1"] != g["b2"] || g["a1"] == g["b1"] || g["c"] != 0 || g["f.txt"] != 0 {
+		t.Fatalf("chat groups %v", g)
+	}
+	d, err = DecodeRequest(AnthropicMessages, []byte(`{"model":"c","max_tokens":5,"messages":[{"role":"user","content":[
+		{"type":"text","text":"t1"},
+		{"type":"tool_result","tool_use_id":"x","content":"r1"},
+		{"type":"tool_result","tool_use_id":"y","content":"r2"},
+		{"type":"document","source":{"type":"text","media_type":"text/plain","data":"d1"},"title":"T"},
+		{"type":"text","text":"t2"}]}]}`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = groups(d)
+	if g["t1"] == 0 || g["t1"] != g["t2"] || g["r1"] == g["r2"] || g["r1"] == g["t1"] || g["d1"] == g["t1"] {
+		t.Fatalf("anthropic groups %v", g)
+	}
+	sse := "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"s1\"}}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{}\"}}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"text_delta\",\"text\":\"s2\"}}\n\n"
+	d, err = DecodeSSE(AnthropicMessages, []byte(sse), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = groups(d)
+	if g["s1"] == 0 || g["s1"] != g["s2"] || g["{}"] != 0 {
+		t.Fatalf("stream groups %v", g)
+	}
 }

@@ -124,6 +124,29 @@ type extractor struct {
 	// segKind is the kind emit gives segments; tool-call walks set it for
 	// their duration (asKind).
 	segKind pipeline.SegmentKind
+	// group is the Group emit gives text segments while a message's
+	// content array is walked (inGroup); 0 outside one. groups counts
+	// the groups given out.
+	group, groups int32
+}
+
+// inGroup runs fn with the text segments it emits in a new group: the
+// parts of one text the model reads joined.
+func (x *extractor) inGroup(fn func() error) error {
+	prev := x.group
+	x.groups++
+	x.group = x.groups
+	defer func() { x.group = prev }()
+	return fn()
+}
+
+// segment is a new segment of kind x.segKind, in x.group when it is text.
+func (x *extractor) segment(text string, role pipeline.Role, prov pipeline.Provenance, field string) pipeline.Segment {
+	s := pipeline.Segment{Text: text, Role: role, Provenance: prov, Field: field, Kind: x.segKind}
+	if x.segKind == pipeline.KindText {
+		s.Group = x.group
+	}
+	return s
 }
 
 // asKind runs fn with segments emitted as kind k.
@@ -165,7 +188,7 @@ func (x *extractor) emit(n int32, role pipeline.Role, prov pipeline.Provenance, 
 	if str == "" {
 		return
 	}
-	x.d.segments = append(x.d.segments, pipeline.Segment{Text: str, Role: role, Provenance: prov, Field: field, Kind: x.segKind})
+	x.d.segments = append(x.d.segments, x.segment(str, role, prov, field))
 	x.d.locs = append(x.d.locs, location{start: nd.Start, end: nd.End})
 }
 
@@ -284,6 +307,11 @@ func (x *extractor) leaves(n int32, role pipeline.Role, prov pipeline.Provenance
 // (allow_unscanned_media); redacted_thinking is the provider's own
 // encrypted reasoning echoed back, not content a client supplies.
 func (x *extractor) binary(n int32, role pipeline.Role, prov pipeline.Provenance, field string) {
+	// File names and decoded payloads are texts of their own, not parts
+	// of the message's text.
+	prev := x.group
+	x.group = 0
+	defer func() { x.group = prev }()
 	var buf [2]string
 	thinking := slices.Contains(x.partTypes(n, buf[:0]), "redacted_thinking")
 	textMedia := x.hasTextMediaType(n)
@@ -792,7 +820,8 @@ func (x *extractor) objectMembers(obj int32, key, field string, fn func(o int32,
 
 // toolDescriptions scans the descriptions of declared tools (OpenAI
 // tools[].function, Responses and Anthropic flat tools): they are
-// instructions to the model.
+// instructions to the model, written by whoever serves the tool
+// (provenance tool_definition).
 func (x *extractor) toolDescriptions() error {
 	_, err := x.arrayMembers(0, "tools", "tools", func(_ int, tool int32, field string) error {
 		if x.kind(tool) != jsonscan.Object {
@@ -810,14 +839,23 @@ func (x *extractor) toolDescriptions() error {
 func (x *extractor) toolDecl(tool int32, field string) {
 	for v := x.t.Member(tool, "description", -1); v >= 0; v = x.t.Member(tool, "description", v) {
 		if x.kind(v) == jsonscan.String {
-			x.emit(v, pipeline.RoleSystem, pipeline.FromSystem, field+".description")
+			x.emit(v, pipeline.RoleTool, pipeline.FromToolDefinition, field+".description")
 		}
 	}
+	// The parameter descriptions of a schema are read together, as one
+	// text: a fragment alone ("At most this many rows.") says little.
+	_ = x.inGroup(func() error {
+		x.paramDescriptions(tool, field)
+		return nil
+	})
+}
+
+func (x *extractor) paramDescriptions(tool int32, field string) {
 	for _, k := range [...]string{"parameters", "input_schema"} {
 		for v := x.t.Member(tool, k, -1); v >= 0; v = x.t.Member(tool, k, v) {
 			x.walkStrings(v, pathBuf(field+"."+k), "", func(s int32, path []byte, effKey string) {
 				if jsonscan.KeyIs(effKey, "description") && !x.taken[s] {
-					x.emit(s, pipeline.RoleSystem, pipeline.FromSystem, string(path))
+					x.emit(s, pipeline.RoleTool, pipeline.FromToolDefinition, string(path))
 				}
 			})
 		}
@@ -851,12 +889,12 @@ func (x *extractor) schemaKeys() {
 		f := idx("tools", i)
 		for _, k := range [...]string{"parameters", "input_schema"} {
 			for v := x.t.Member(tool, k, -1); v >= 0; v = x.t.Member(tool, k, v) {
-				x.objectKeys(v, pathBuf(f+"."+k), pipeline.RoleSystem, pipeline.FromSystem, true)
+				x.objectKeys(v, pathBuf(f+"."+k), pipeline.RoleTool, pipeline.FromToolDefinition, true)
 			}
 		}
 		for fn := x.t.Member(tool, "function", -1); fn >= 0; fn = x.t.Member(tool, "function", fn) {
 			for v := x.t.Member(fn, "parameters", -1); v >= 0; v = x.t.Member(fn, "parameters", v) {
-				x.objectKeys(v, pathBuf(f+".function.parameters"), pipeline.RoleSystem, pipeline.FromSystem, true)
+				x.objectKeys(v, pathBuf(f+".function.parameters"), pipeline.RoleTool, pipeline.FromToolDefinition, true)
 			}
 		}
 	})

@@ -98,7 +98,7 @@ func TestCaseVariantKeys(t *testing.T) {
 		{
 			name: "tool description variant keeps its role", api: OpenAIChat, dir: pipeline.Request,
 			body: `{"tools":[{"type":"function","Function":{"name":"fn","Description":"desc","parameters":{"properties":{"q":{"DESCRIPTION":"pd"}}}}}]}`,
-			want: []string{"system|system|tools[0].function.description|desc", "system|system|tools[0].function.parameters.properties.q.DESCRIPTION|pd", "unknown|user_input|tools[0].Function.name|fn"},
+			want: []string{"tool|tool_definition|tools[0].function.description|desc", "tool|tool_definition|tools[0].function.parameters.properties.q.DESCRIPTION|pd", "unknown|user_input|tools[0].Function.name|fn"},
 		},
 		{
 			name: "response Choices/Delta variants", api: OpenAIChat, dir: pipeline.Response,

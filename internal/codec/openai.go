@@ -99,11 +99,14 @@ func (x *extractor) chatContent(c int32, field string, role pipeline.Role, prov 
 		x.emit(c, role, prov, field)
 	case jsonscan.Null:
 	case jsonscan.Array:
-		for i, part := 0, x.t.First(c); part >= 0; i, part = i+1, x.t.Nodes[part].Next {
-			if err := x.contentPart(part, idx(field, i), role, prov); err != nil {
-				return err
+		return x.inGroup(func() error {
+			for i, part := 0, x.t.First(c); part >= 0; i, part = i+1, x.t.Nodes[part].Next {
+				if err := x.contentPart(part, idx(field, i), role, prov); err != nil {
+					return err
+				}
 			}
-		}
+			return nil
+		})
 	default:
 		return shapeErr(field, "a string, an array or null")
 	}

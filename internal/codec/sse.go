@@ -98,6 +98,20 @@ type sseStream struct {
 	interleave bool // a text delta stream: part of the in-order segment
 	counted    bool // counts in Meta.Messages
 	kind       pipeline.SegmentKind
+	group      int32 // Segment.Group: the text streams of one answer
+}
+
+// group is the Segment.Group of a text stream: every text block of an
+// Anthropic answer is one text; an OpenAI choice's (or a Responses output
+// item's) content and refusal are one text; other streams stand alone.
+func (k streamKey) group(interleave bool) int32 {
+	switch {
+	case !interleave:
+		return 0
+	case k.kind == "anthropic.text":
+		return 1
+	}
+	return int32(k.i) + 1
 }
 
 // segmentKind tells tool-call names and arguments from text streams.
@@ -202,7 +216,7 @@ func (a *sseAssembler) add(key streamKey, field func() string, role pipeline.Rol
 	if !ok {
 		k = len(a.streams)
 		a.byKey[key] = k
-		a.streams = append(a.streams, &sseStream{field: field(), role: role, prov: prov, interleave: interleave, counted: counted, kind: key.segmentKind()})
+		a.streams = append(a.streams, &sseStream{field: field(), role: role, prov: prov, interleave: interleave, counted: counted, kind: key.segmentKind(), group: key.group(interleave)})
 	}
 	s := a.streams[k]
 	if a.cur != nil {
@@ -492,7 +506,7 @@ func (a *sseAssembler) finish() {
 		if s.interleave {
 			texts++
 		}
-		d.segments = append(d.segments, pipeline.Segment{Text: string(s.text), Role: s.role, Provenance: s.prov, Field: s.field, Kind: s.kind})
+		d.segments = append(d.segments, pipeline.Segment{Text: string(s.text), Role: s.role, Provenance: s.prov, Field: s.field, Kind: s.kind, Group: s.group})
 	}
 	if texts > 1 {
 		d.segments = append(d.segments, pipeline.Segment{Text: string(a.ordered), Role: pipeline.RoleAssistant, Provenance: pipeline.FromModel, Field: "(stream, all text in arrival order)"})

@@ -74,7 +74,7 @@ func (s *SSEDecoder) Streams() int { return len(s.a.streams) }
 // Stream describes assembled stream k: its text so far and what it is.
 func (s *SSEDecoder) Stream(k int) (text []byte, seg pipeline.Segment) {
 	st := s.a.streams[k]
-	return st.text, pipeline.Segment{Role: st.role, Provenance: st.prov, Field: st.field, Kind: st.kind}
+	return st.text, pipeline.Segment{Role: st.role, Provenance: st.prov, Field: st.field, Kind: st.kind, Group: st.group}
 }
 
 // Meta is what the stream said about itself so far (model, stream flag).

@@ -11,7 +11,7 @@ type CanaryMaker func() (token, instruction string)
 // ExchangeFor collects what a request leaves for its response's checks:
 // the request's system and developer instructions (not tool declarations).
 func ExchangeFor(req []Segment) *Exchange {
-	x := &Exchange{}
+	x := &Exchange{Leak: &LeakMemory{}}
 	for _, s := range req {
 		if s.Role == RoleSystem && s.Provenance == FromSystem && s.Kind == KindText && !strings.HasPrefix(s.Field, "tools") {
 			x.System = append(x.System, s.Text)

@@ -1,6 +1,9 @@
 package pipeline
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Direction says which half of the HTTP transaction a text travels in.
 type Direction uint8
@@ -178,6 +181,33 @@ type Exchange struct {
 	// System holds the request's system and developer instruction texts,
 	// for leakage by overlap when there is no canary.
 	System []string
+	// Leak remembers what the answer has reproduced of System so far, so
+	// a streamed answer's leak is measured over everything released, not
+	// window by window (the output family keeps it). Nil: each scan
+	// stands alone.
+	Leak *LeakMemory
+}
+
+// LeakMemory is a set of fingerprints of system-prompt passages an answer
+// has reproduced, kept across the windows of one streamed answer. Safe for
+// concurrent use.
+type LeakMemory struct {
+	mu   sync.Mutex
+	seen map[uint64]struct{}
+}
+
+// Seen reports whether fingerprint h was recorded, and records it when add.
+func (m *LeakMemory) Seen(h uint64, add bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.seen[h]
+	if add && !ok {
+		if m.seen == nil {
+			m.seen = map[uint64]struct{}{}
+		}
+		m.seen[h] = struct{}{}
+	}
+	return ok
 }
 
 // View is a segment's canonical text, produced once by the normalizer

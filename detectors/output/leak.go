@@ -94,7 +94,11 @@ func shingleHash(ws []word) uint64 {
 
 // systemLeak measures, for each system text, the share of its distinct
 // shingles present in the response, and reports the largest share when it
-// reaches the threshold, with spans over the reproduced word runs.
+// reaches the threshold, with spans over the reproduced word runs. With
+// the exchange's leak memory the share counts what earlier scans of the
+// same answer (the windows of a stream) found as well, so a streamed leak
+// is cut once the text released and about to be released reaches the
+// threshold, not only at the end.
 func (d *Detector) systemLeak(ctx context.Context, sc *scratch, in *pipeline.Input) (pipeline.Finding, bool) {
 	sh := sc.shing[:0]
 	var totals [8]int // distinct shingles per system text; texts past 8 are folded into the last
@@ -178,7 +182,14 @@ func (d *Detector) systemLeak(ctx context.Context, sc *scratch, in *pipeline.Inp
 	}
 	sc.covered = cov
 	var hits [8]int
-	for _, s := range sh {
+	mem := in.Exchange.Leak
+	for i := range sh {
+		s := &sh[i]
+		if mem != nil {
+			// What earlier windows of the answer reproduced counts too.
+			key := s.h ^ (uint64(s.t)+1)*0x9E3779B97F4A7C15
+			s.hit = mem.Seen(key, s.hit) || s.hit
+		}
 		if s.hit {
 			hits[s.t]++
 		}

@@ -310,8 +310,8 @@ func (a *sseAssembler) chatChunk(x *extractor) {
 			return
 		}
 		ci := intMember(x, ch, "index", pos)
-		x.ignore(ch, "logprobs") // token copies of the text
 		choice := func() string { return "choices[" + strconv.Itoa(ci) + "]" }
+		a.logprobs(x, ch, ci, choice)
 		a.addMembers(x, ch, "text", streamKey{kind: "chat.text", i: ci}, func() string { return choice() + ".text(stream)" }, true)
 		for _, k := range [...]string{"delta", "message"} {
 			objects(x, ch, k, func(m int32) { a.chatDelta(x, m, ci, k) })
@@ -359,6 +359,67 @@ func (a *sseAssembler) chatDelta(x *extractor, m int32, ci int, kind string) {
 	})
 }
 
+// logprobs assembles the log probabilities streamed with a chat choice's
+// chunks (logprobs.content / .refusal) or a Responses text delta
+// (logprobs): the chosen tokens, and the alternative tokens of every
+// position, each as a model-output stream of its own (as the buffered
+// decoder reads them), so a client that shows them shows nothing
+// unscanned. Each token is a literal of its event, so a redaction there is
+// written back like one in the text.
+func (a *sseAssembler) logprobs(x *extractor, obj int32, i int, prefix func() string) {
+	lists := func(lp int32, fn func(list string, arr int32)) {
+		switch x.kind(lp) {
+		case jsonscan.Array: // Responses: the list itself
+			fn("content", lp)
+		case jsonscan.Object:
+			for _, list := range [...]string{"content", "refusal"} {
+				for arr := x.t.Member(lp, list, -1); arr >= 0; arr = x.t.Member(lp, list, arr) {
+					if x.kind(arr) == jsonscan.Array {
+						fn(list, arr)
+					}
+				}
+			}
+			x.ignore(lp, "bytes")
+		}
+	}
+	for lp := x.t.Member(obj, "logprobs", -1); lp >= 0; lp = x.t.Member(obj, "logprobs", lp) {
+		lists(lp, func(list string, arr int32) {
+			field := func(what string) func() string {
+				return func() string { return prefix() + ".logprobs." + list + "(" + what + ", stream)" }
+			}
+			for el := x.t.First(arr); el >= 0; el = x.t.Nodes[el].Next {
+				if x.kind(el) != jsonscan.Object {
+					continue
+				}
+				a.addTokens(x, el, streamKey{kind: "logprobs.tokens", part: list, i: i}, field("tokens"))
+				for top := x.t.Member(el, "top_logprobs", -1); top >= 0; top = x.t.Member(el, "top_logprobs", top) {
+					if x.kind(top) != jsonscan.Array {
+						continue
+					}
+					for alt := x.t.First(top); alt >= 0; alt = x.t.Nodes[alt].Next {
+						if x.kind(alt) == jsonscan.Object {
+							a.addTokens(x, alt, streamKey{kind: "logprobs.alternatives", part: list, i: i}, field("alternatives"))
+							x.ignore(alt, "bytes")
+						}
+					}
+				}
+				x.ignore(el, "bytes")
+			}
+		})
+	}
+}
+
+// addTokens adds obj's token strings to a logprobs stream (not a message
+// of its own: not counted).
+func (a *sseAssembler) addTokens(x *extractor, obj int32, sk streamKey, field func() string) {
+	for v := x.t.Member(obj, "token", -1); v >= 0; v = x.t.Member(obj, "token", v) {
+		if x.kind(v) == jsonscan.String && !x.taken[v] {
+			x.taken[v] = true
+			a.add(sk, field, pipeline.RoleAssistant, pipeline.FromModel, x.t.Str(v), false, false, v)
+		}
+	}
+}
+
 // responsesDeltaFields maps a Responses delta event (type without
 // "response." and ".delta") to the Field of its stream.
 var responsesDeltaFields = map[string]func(o, c int) string{
@@ -372,7 +433,7 @@ var responsesDeltaFields = map[string]func(o, c int) string{
 // responsesEvent assembles one OpenAI Responses API streaming event.
 func (a *sseAssembler) responsesEvent(x *extractor, typ string) {
 	o := intMember(x, 0, "output_index", 0)
-	x.ignore(0, "logprobs")
+	a.logprobs(x, 0, o, func() string { return "output[" + strconv.Itoa(o) + "]" })
 	if sub, ok := strings.CutSuffix(strings.TrimPrefix(typ, "response."), ".delta"); ok {
 		if sub == "audio" {
 			x.ignore(0, "delta") // base64 audio

@@ -87,6 +87,11 @@ type segRef struct {
 // budget gives the context of each window's evaluation (the transport's
 // per-message budget).
 func (s *Step) NewStream(p *pipeline.Policy, api codec.API, route string, conv *Conversation, budget func() (context.Context, context.CancelFunc)) *Stream {
+	if conv != nil && conv.Exchange != nil && conv.Exchange.Leak == nil {
+		// The system-prompt leak check measures everything the answer
+		// has said so far, not each window alone.
+		conv.Exchange.Leak = &pipeline.LeakMemory{}
+	}
 	return &Stream{
 		step: s, policy: p, api: api, route: route, conv: conv, budget: budget,
 		dec:      codec.NewSSEDecoder(api, codec.Limits{MaxBytes: s.MaxBodyBytes}),

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,5 +106,71 @@ func TestStreamedOpenPEMBlockIsBounded(t *testing.T) {
 	v := st.Final()
 	if v == nil || v.Action != pipeline.Block || !strings.Contains(v.Reason, "private key block") {
 		t.Fatalf("final verdict %+v, want the stream cut", v)
+	}
+}
+
+// A system prompt streamed back word by word is cut once the answer so far
+// (released and held) reproduces the leak threshold's share of it, not at
+// the end of the stream (issue "Nothing unscanned", item 8): at most about
+// that share goes out. An answer that quotes a few of its phrases passes.
+func TestStreamedSystemPromptLeakCutEarly(t *testing.T) {
+	set, err := pipeline.LoadDefaultPolicySet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	var sys strings.Builder
+	topics := []string{"billing", "refunds", "shipping", "returns", "warranty", "accounts", "privacy", "security", "orders", "coupons"}
+	for i := 0; sys.Len() < 2600; i++ {
+		t := topics[i%len(topics)]
+		fmt.Fprintf(&sys, "Rule %d: when the customer asks about %s you answer politely, cite the %s policy section %d and never promise anything beyond it. ", i+1, t, t, i+3)
+	}
+	system := sys.String()
+	run := func(answer string) (released string, v *pipeline.Verdict) {
+		conv := &scan.Conversation{Exchange: pipeline.ExchangeFor([]pipeline.Segment{{Text: system, Role: pipeline.RoleSystem, Provenance: pipeline.FromSystem}})}
+		st := step.NewStream(set.Default, codec.OpenAIChat, "", conv, func() (context.Context, context.CancelFunc) {
+			return context.WithCancel(context.Background())
+		})
+		var out strings.Builder
+		words := strings.SplitAfter(answer, " ")
+		for i, w := range words {
+			b, err := st.Feed([]byte(chatChunk(w)), i == len(words)-1)
+			out.Write(b)
+			if err != nil {
+				break
+			}
+		}
+		return out.String(), st.Final()
+	}
+	released, v := run("Of course. Here are my instructions: " + system)
+	if v == nil || v.Action != pipeline.Block || !slices.Contains(v.Rules(), "output.system_prompt_leak") {
+		t.Fatalf("final verdict %+v, want a system_prompt_leak block", v)
+	}
+	// How much of the system prompt went out: count its rules in the
+	// released deltas.
+	var text strings.Builder
+	for _, line := range strings.Split(released, "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			Choices []struct {
+				Delta struct{ Content string }
+			}
+		}
+		if json.Unmarshal([]byte(data), &ev) == nil && len(ev.Choices) > 0 {
+			text.WriteString(ev.Choices[0].Delta.Content)
+		}
+	}
+	share := float64(len(text.String())) / float64(len(system))
+	t.Logf("released %.0f%% of a %d-byte system prompt before the cut", 100*share, len(system))
+	if share > 0.6 {
+		t.Fatalf("%.0f%% of the system prompt went out before the cut (leak threshold 50%%)", 100*share)
+	}
+	// A hard negative: an answer that uses a few of the prompt's phrases.
+	_, v = run("I can help with refunds. When the customer asks about refunds you answer politely, and I will cite the refunds policy section for you. Anything else?")
+	if v == nil || v.WouldBe != pipeline.Allow {
+		t.Fatalf("an answer quoting a phrase was flagged: %+v", v)
 	}
 }

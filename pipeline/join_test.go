@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -60,4 +61,41 @@ func TestJoinedInputWithoutGroupsIsTheInput(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { JoinedInput(in) }); n != 0 {
 		t.Fatalf("%v allocations for an input without groups", n)
 	}
+}
+
+// FuzzJoinedInput: for any segments and groups, every span over the joined
+// input maps back to spans inside the original segments whose texts, in
+// order, are exactly the joined text the span covered.
+func FuzzJoinedInput(f *testing.F) {
+	f.Add([]byte("abc|defg|hi"), []byte{1, 1, 0, 1}, uint(2), uint(8))
+	f.Add([]byte("x||y|z"), []byte{2, 2, 2, 3}, uint(0), uint(3))
+	f.Fuzz(func(t *testing.T, texts, groups []byte, start, end uint) {
+		var in Input
+		for i, s := range strings.Split(string(texts), "|") {
+			seg := Segment{Text: s, Role: RoleUser, Provenance: FromUser}
+			if i < len(groups) {
+				seg.Group = int32(groups[i] % 4)
+				if groups[i]&0x80 != 0 {
+					seg.Provenance = FromDocument
+				}
+			}
+			in.Segments = append(in.Segments, seg)
+		}
+		din, m := JoinedInput(&in)
+		for j, seg := range din.Segments {
+			lo := int(start % uint(len(seg.Text)+1))
+			hi := lo + int(end%uint(len(seg.Text)-lo+1))
+			fs := m.Findings([]Finding{{Spans: []Span{{Segment: j, Start: lo, End: hi}}}})
+			var got strings.Builder
+			for _, sp := range fs[0].Spans {
+				if sp.Segment < 0 || sp.Segment >= len(in.Segments) || sp.Start < 0 || sp.End < sp.Start || sp.End > len(in.Segments[sp.Segment].Text) {
+					t.Fatalf("span %+v outside the original segments", sp)
+				}
+				got.WriteString(in.Segments[sp.Segment].Text[sp.Start:sp.End])
+			}
+			if got.String() != seg.Text[lo:hi] {
+				t.Fatalf("span [%d,%d) of %q maps to %q", lo, hi, seg.Text, got.String())
+			}
+		}
+	})
 }

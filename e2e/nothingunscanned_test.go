@@ -119,6 +119,51 @@ func TestNothingUnscannedJoinedAndStreamed(t *testing.T) {
 				t.Fatalf("the upstream got a piece of the token: %s", req.Body)
 			}
 		})
+		t.Run("token among streamed logprobs", func(t *testing.T) {
+			s.llm.SetAlternative(token)
+			defer s.llm.SetAlternative("")
+			c := s.openai()
+			p := chatParams("Say hello.")
+			p.Logprobs = openai.Bool(true)
+			p.TopLogprobs = openai.Int(1)
+			st := c.Chat.Completions.NewStreaming(testCtx(t), p)
+			var alts []string
+			for st.Next() {
+				for _, ch := range st.Current().Choices {
+					for _, lp := range ch.Logprobs.Content {
+						for _, top := range lp.TopLogprobs {
+							alts = append(alts, top.Token)
+						}
+					}
+				}
+			}
+			if err := st.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if len(alts) == 0 || strings.Contains(strings.Join(alts, " "), token) || !strings.Contains(strings.Join(alts, " "), "REDACTED") {
+				t.Fatalf("alternatives the client saw: %q", alts)
+			}
+		})
+		t.Run("private key streamed line by line", func(t *testing.T) {
+			body := strings.Repeat("MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n", 8)
+			key := "-----BEGIN RSA PRIVATE KEY-----\n" + body + "-----END RSA PRIVATE KEY-----"
+			s.llm.SetAnswer("Here is the key: " + key + " Keep it safe.")
+			defer s.llm.SetAnswer("")
+			c := s.openai()
+			st := c.Chat.Completions.NewStreaming(testCtx(t), chatParams("Say hello."))
+			var text strings.Builder
+			for st.Next() {
+				for _, ch := range st.Current().Choices {
+					text.WriteString(ch.Delta.Content)
+				}
+			}
+			if err := st.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(text.String(), "MIIEowIBAAKCAQEA") || !strings.Contains(text.String(), "Keep it safe.") {
+				t.Fatalf("the client got: %q", text.String())
+			}
+		})
 		t.Run("system prompt streamed back", func(t *testing.T) {
 			s.llm.LeakSystemPrompt(true)
 			defer s.llm.LeakSystemPrompt(false)

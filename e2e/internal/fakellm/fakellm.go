@@ -47,6 +47,16 @@ type Server struct {
 	leak   bool          // answer with the request's system prompt
 	gate   chan struct{} // non-nil: requests wait for it to close before answering
 	gap    time.Duration // between SSE events; 0 means eventGap
+	alt    string        // non-empty: streamed chat chunks carry logprobs with this alternative token
+}
+
+// SetAlternative makes later streamed chat answers carry logprobs whose
+// first content token has tok among its top alternatives ("" turns
+// logprobs off).
+func (s *Server) SetAlternative(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.alt = tok
 }
 
 // LeakSystemPrompt makes later answers repeat the request's system prompt
@@ -286,8 +296,17 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) {
 				"choices": []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}}
 		}
 		events := []sseEvent{{data: chunk(map[string]any{"role": "assistant", "content": ""}, nil)}}
-		for _, p := range pieces(answer) {
-			events = append(events, sseEvent{data: chunk(map[string]any{"content": p}, nil)})
+		s.mu.Lock()
+		alt := s.alt
+		s.mu.Unlock()
+		for i, p := range pieces(answer) {
+			c := chunk(map[string]any{"content": p}, nil)
+			if alt != "" && i == 0 {
+				ch := c["choices"].([]any)[0].(map[string]any)
+				ch["logprobs"] = map[string]any{"content": []any{map[string]any{"token": p, "logprob": -0.1, "bytes": nil,
+					"top_logprobs": []any{map[string]any{"token": alt, "logprob": -3.2, "bytes": nil}}}}}
+			}
+			events = append(events, sseEvent{data: c})
 		}
 		events = append(events, sseEvent{data: chunk(map[string]any{}, "stop")}, sseEvent{raw: "[DONE]"})
 		writeSSE(w, events, s.streamGap())

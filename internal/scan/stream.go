@@ -327,10 +327,31 @@ func openBlock(text []byte, from int) int {
 		return -1
 	}
 	begin += from
-	if bytes.Contains(text[begin:], []byte("-----END ")) {
+	if pemEnded(text[begin:]) {
 		return -1
 	}
 	return begin
+}
+
+// pemEnded reports a complete END line in text ("-----END " and its closing
+// "-----" on the same line): a stream cut inside the END marker has not
+// ended its block yet, and releasing then would let the key go out before
+// a detector could see the block whole.
+func pemEnded(text []byte) bool {
+	for {
+		i := bytes.Index(text, []byte("-----END "))
+		if i < 0 {
+			return false
+		}
+		rest := text[i+len("-----END "):]
+		if eol := bytes.IndexByte(rest, '\n'); eol >= 0 {
+			rest = rest[:eol]
+		}
+		if bytes.Contains(rest, []byte("-----")) {
+			return true
+		}
+		text = text[i+1:]
+	}
 }
 
 // openBlockTooLong reports a stream that has held an open PEM block back

@@ -174,3 +174,71 @@ func TestStreamedSystemPromptLeakCutEarly(t *testing.T) {
 		t.Fatalf("an answer quoting a phrase was flagged: %+v", v)
 	}
 }
+
+// A private key streamed in 1-5-byte pieces, so that a chunk ends inside
+// the "-----END ...-----" marker: the block is not closed until its END
+// line is whole, so none of it goes out before the detectors saw it whole
+// (found by the e2e suite: an END marker cut after "-----END " released the
+// key unredacted).
+func TestStreamedPEMCutInsideEndMarker(t *testing.T) {
+	set, err := pipeline.LoadDefaultPolicySet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	raw := make([]byte, 360)
+	_, _ = rand.Read(raw)
+	b64 := base64.StdEncoding.EncodeToString(raw)
+	var lines []string
+	for len(b64) > 64 {
+		lines, b64 = append(lines, b64[:64]), b64[64:]
+	}
+	lines = append(lines, b64)
+	answer := "Here is the key: -----BEGIN RSA PRIVATE KEY-----\n" + strings.Join(lines, "\n") + "\n-----END RSA PRIVATE KEY----- Keep it safe."
+	for _, maxPiece := range []int{1, 3, 5} {
+		st := step.NewStream(set.Default, codec.OpenAIChat, "", &scan.Conversation{}, func() (context.Context, context.CancelFunc) {
+			return context.WithCancel(context.Background())
+		})
+		var released strings.Builder
+		for i, n := 0, 0; i < len(answer); n++ {
+			j := min(len(answer), i+1+n%maxPiece)
+			out, err := st.Feed([]byte(chatChunk(answer[i:j])), j == len(answer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			released.Write(out)
+			i = j
+		}
+		text := chatText(t, released.String())
+		for _, l := range lines[:len(lines)-1] {
+			if strings.Contains(text, l) {
+				t.Fatalf("pieces of %d: a key line went out: %q", maxPiece, text)
+			}
+		}
+		if f := st.Final(); f == nil || f.Action != pipeline.Redact || !strings.Contains(text, "Keep it safe.") {
+			t.Fatalf("pieces of %d: final %+v, released %q; want the key redacted and the rest delivered", maxPiece, f, text)
+		}
+	}
+}
+
+// chatText is the delta content of a streamed chat answer.
+func chatText(t *testing.T, stream string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, line := range strings.Split(stream, "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		var ev struct {
+			Choices []struct{ Delta struct{ Content string } }
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("released event %q: %v", data, err)
+		}
+		if len(ev.Choices) > 0 {
+			b.WriteString(ev.Choices[0].Delta.Content)
+		}
+	}
+	return b.String()
+}

@@ -61,8 +61,12 @@ func DecodeText(body []byte, dir pipeline.Direction, contentType string, lim Lim
 		add(text, "body("+enc+")")
 		sub, err := decodeLenient(&Document{api: PlainText, body: []byte(text)}, dir, lim, true)
 		if err == nil {
-			for _, s := range sub.segments[1:] {
-				add(s.Text, "body("+enc+").literal")
+			// Segment 0 is the text itself (absent when it is empty: a
+			// body that is only a BOM).
+			for i, s := range sub.segments {
+				if i > 0 {
+					add(s.Text, "body("+enc+").literal")
+				}
 			}
 		}
 	}

@@ -157,6 +157,17 @@ var obfuscations = map[string]func(string) string{
 		}
 		return b.String()
 	},
+	"accents": func(s string) string {
+		// An accent on every letter that has one ("Ìgnörê àll prévïöùs").
+		acc := map[rune]rune{'a': 'à', 'e': 'ê', 'i': 'ì', 'o': 'ö', 'u': 'ù', 'y': 'ÿ', 'n': 'ñ', 'c': 'ç', 's': 'ś', 'z': 'ž', 'r': 'ř', 'l': 'ĺ', 'g': 'ǵ', 'k': 'ḱ', 'w': 'ŵ', 'h': 'ĥ', 'j': 'ĵ', 't': 'ť', 'd': 'ď',
+			'A': 'À', 'E': 'Ê', 'I': 'Ì', 'O': 'Ö', 'U': 'Ù', 'N': 'Ñ', 'C': 'Ç', 'S': 'Ś', 'R': 'Ř', 'Y': 'Ý', 'W': 'Ŵ', 'T': 'Ť', 'D': 'Ď', 'G': 'Ǵ', 'H': 'Ĥ'}
+		return strings.Map(func(r rune) rune {
+			if a, ok := acc[r]; ok {
+				return a
+			}
+			return r
+		}, s)
+	},
 	"case_and_dots": func(s string) string {
 		var b strings.Builder
 		up := false

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -220,6 +221,77 @@ func unaccentLast(out []byte, off []int32, start int) ([]byte, []int32) {
 	out = append(out[:start], byte(b))
 	off = append(off[:start], first)
 	return out, off
+}
+
+// asciiBase is the basic Latin letter of an accented Latin letter (é → e,
+// Ì → I), or 0.
+func asciiBase(r rune) byte {
+	if r < utf8.RuneSelf || int(r) >= len(accentBase) {
+		return 0
+	}
+	return accentBase[r]
+}
+
+// accentBase[r] is the basic Latin letter of the accented Latin letter r
+// (Latin-1 Supplement to Latin Extended Additional), from its canonical
+// decomposition; 0 for anything else.
+var accentBase = func() (t [0x1F00]byte) {
+	for r := rune(0xC0); r < 0x1F00; r++ {
+		if !unicode.Is(unicode.Latin, r) {
+			continue
+		}
+		b, _ := utf8.DecodeRuneInString(norm.NFD.String(string(r)))
+		if b != r && b < utf8.RuneSelf && b|0x20 >= 'a' && b|0x20 <= 'z' {
+			t[r] = byte(b)
+		}
+	}
+	return t
+}()
+
+// markHeavy reports a text in which at least a third of the Latin letters
+// (and at least 8) carry accents: accent marks used as obfuscation (an
+// accent on every vowel is about 40 % of English letters), not as
+// spelling. French, German, Spanish or Czech prose accents a few to 15
+// letters in a hundred and gets no such reading; a Vietnamese or Yoruba
+// text may, which only adds a reading to match.
+func markHeavy(in string) bool {
+	letters, marked := 0, 0
+	for i := 0; i < len(in); {
+		c := in[i]
+		if c < utf8.RuneSelf {
+			if c|0x20 >= 'a' && c|0x20 <= 'z' {
+				letters++
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(in[i:])
+		i += n
+		if unicode.Is(unicode.Latin, r) {
+			letters++
+			if asciiBase(r) != 0 {
+				marked++
+			}
+		}
+	}
+	return marked >= 8 && 3*marked >= letters
+}
+
+// unaccented is t with every accented Latin letter replaced by its basic
+// letter, and the count replaced.
+func unaccented(t string) (string, int) {
+	var b strings.Builder
+	b.Grow(len(t))
+	n := 0
+	for _, r := range t {
+		if a := asciiBase(r); a != 0 {
+			b.WriteByte(a | 0x20)
+			n++
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String(), n
 }
 
 // classify finds the words of in (runs of letters and marks) and decides

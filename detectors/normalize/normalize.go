@@ -40,13 +40,14 @@ const (
 	sigROT13
 	sigReversed
 	sigMarkup
+	sigDiacritics
 	numSignals
 )
 
 var signalNames = [numSignals]string{
 	"zero_width", "bidi", "variation_selector", "tag_chars", "homoglyph",
 	"letter_spacing", "leetspeak", "zalgo", "base64", "base32", "hex", "url",
-	"html_entity", "rot13", "reversed", "markup",
+	"html_entity", "rot13", "reversed", "markup", "diacritics",
 }
 
 // Layer encodings.
@@ -62,6 +63,7 @@ const (
 	EncTags               = "tags"
 	EncVariationSelectors = "variation_selectors"
 	EncMarkup             = "markup"
+	EncDiacritics         = "diacritics"
 )
 
 // state is shared by one Normalize call and all its recursive decodes.
@@ -160,6 +162,16 @@ func normalize(s string, depth int, st *state, outerStart, outerEnd int) pipelin
 	}
 	if f.markup {
 		decodeMarkup(&src, d, st, span)
+	}
+	// A text whose letters mostly carry accents ("Ìgnörê àll prévïöùs")
+	// is also read without them, as a layer: the view itself keeps the
+	// accents, which are the spelling of real Vietnamese or French text.
+	if !isASCII(v.Text) && markHeavy(v.Text) {
+		t, n := unaccented(v.Text)
+		a, z := span(0, len(s))
+		if st.addLayer(EncDiacritics, d, t, a, z) {
+			st.signals[sigDiacritics] += n
+		}
 	}
 	readings(&v, d, st, span)
 	return v

@@ -157,7 +157,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "eval: line %d: label %q: want attack, harmful or benign\n", lr.n, rec.Label)
 			return 1
 		}
-		v, d := s.scan(rec.Text)
+		v, d := s.scan(rec)
 		hist.add(d)
 		if v.Cause != "" {
 			rep.Errors++

@@ -78,12 +78,14 @@ func newScannerFor(p *pipeline.Policy) *scanner {
 	return &scanner{engine: pipeline.NewEngine(all.EngineOptions()...), policy: p}
 }
 
-// scan evaluates one text as a user message of a chat request.
-func (s *scanner) scan(text string) (pipeline.Verdict, time.Duration) {
+// scan evaluates one text as a message of a chat request, with the line's
+// role and provenance (a user turn when the line names none).
+func (s *scanner) scan(rec inputLine) (pipeline.Verdict, time.Duration) {
+	role, prov := rec.segmentRole()
 	in := pipeline.Input{
 		Direction: pipeline.Request,
-		Meta:      pipeline.Meta{API: "text", Messages: 1, BodyBytes: len(text)},
-		Segments:  []pipeline.Segment{{Text: text, Role: pipeline.RoleUser, Provenance: pipeline.FromUser, Field: "text"}},
+		Meta:      pipeline.Meta{API: "text", Messages: 1, BodyBytes: len(rec.Text)},
+		Segments:  []pipeline.Segment{{Text: rec.Text, Role: role, Provenance: prov, Field: "text"}},
 	}
 	start := time.Now()
 	v := s.engine.Evaluate(context.Background(), s.policy, &in)
@@ -118,6 +120,51 @@ type inputLine struct {
 	Label    string `json:"label"`
 	Category string `json:"category"`
 	Source   string `json:"source"`
+	// Role and Provenance say how the text reaches the model, so a
+	// document can be scored as a tool result: role user (default),
+	// system, assistant or tool; provenance user_input, system,
+	// tool_result, document, model_output or tool_definition (default:
+	// the role's own).
+	Role       string `json:"role"`
+	Provenance string `json:"provenance"`
+}
+
+var lineRoles = map[string]pipeline.Provenance{
+	"": pipeline.FromUser, "user": pipeline.FromUser, "system": pipeline.FromSystem,
+	"assistant": pipeline.FromModel, "tool": pipeline.FromTool,
+}
+
+var lineProvenances = map[string]pipeline.Role{
+	"user_input": pipeline.RoleUser, "system": pipeline.RoleSystem, "tool_result": pipeline.RoleTool,
+	"document": pipeline.RoleUser, "model_output": pipeline.RoleAssistant, "tool_definition": pipeline.RoleTool,
+}
+
+// check refuses a role or provenance the pipeline does not know.
+func (l inputLine) check() error {
+	if _, ok := lineRoles[l.Role]; !ok {
+		return fmt.Errorf("role %q: want user, system, assistant or tool", l.Role)
+	}
+	if _, ok := lineProvenances[l.Provenance]; !ok && l.Provenance != "" {
+		return fmt.Errorf("provenance %q: want user_input, system, tool_result, document, model_output or tool_definition", l.Provenance)
+	}
+	return nil
+}
+
+// segmentRole is the line's role and provenance: a provenance alone
+// brings its usual role (a document is read in a user turn).
+func (l inputLine) segmentRole() (pipeline.Role, pipeline.Provenance) {
+	role := pipeline.Role(l.Role)
+	if l.Role == "" {
+		role = pipeline.RoleUser
+		if r, ok := lineProvenances[l.Provenance]; ok {
+			role = r
+		}
+	}
+	prov := lineRoles[l.Role]
+	if l.Provenance != "" {
+		prov = pipeline.Provenance(l.Provenance)
+	}
+	return role, prov
 }
 
 // lineReader reads JSON Lines (or plain lines with plain set) with bounded
@@ -154,6 +201,9 @@ func (lr *lineReader) next() (inputLine, error) {
 		if in.ID == "" {
 			in.ID = fmt.Sprint(lr.n)
 		}
+		if err := in.check(); err != nil {
+			return in, fmt.Errorf("line %d: %w", lr.n, err)
+		}
 		return in, nil
 	}
 	if err := lr.sc.Err(); err != nil {
@@ -182,7 +232,10 @@ func openOut(path string, stdout io.Writer) (io.Writer, func() error, error) {
 
 const scanUsage = `usage: llm-firewall scan [--policy FILE | --profile NAME] [--in FILE|-] [--out FILE|-] [--text]
 
-Reads JSON Lines {"id","text"} (other fields ignored; --text for plain lines)
+Reads JSON Lines {"id","text"} with optional "role" (user, system, assistant,
+tool) and "provenance" (user_input, system, tool_result, document,
+model_output, tool_definition), so a document can be scored as a tool
+result (other fields ignored; --text for plain lines, scored as user turns)
 and writes one JSON line per input:
   {"id","flagged","action","score","rules":[...],"findings":[{"rule","type","start","end"}],"us"}
 flagged is true when the policy would block or redact (also in shadow mode);
@@ -233,7 +286,7 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 			closeOut()
 			return 1
 		}
-		v, d := s.scan(rec.Text)
+		v, d := s.scan(rec)
 		if err := enc.Encode(result(rec.ID, v, d)); err != nil {
 			fmt.Fprintln(stderr, "scan:", err)
 			return 1

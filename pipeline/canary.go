@@ -1,7 +1,5 @@
 package pipeline
 
-import "strings"
-
 // CanaryMaker returns a fresh canary token and the instruction sentence that
 // carries it into a system prompt. The engine is given one with
 // WithCanaryMaker (detectors/output.MakeCanary; detectors/all
@@ -13,7 +11,8 @@ type CanaryMaker func() (token, instruction string)
 func ExchangeFor(req []Segment) *Exchange {
 	x := &Exchange{Leak: &LeakMemory{}}
 	for _, s := range req {
-		if s.Role == RoleSystem && s.Provenance == FromSystem && s.Kind == KindText && !strings.HasPrefix(s.Field, "tools") {
+		// Tool declarations have their own provenance (tool_definition).
+		if s.Role == RoleSystem && s.Provenance == FromSystem && s.Kind == KindText {
 			x.System = append(x.System, s.Text)
 		}
 	}

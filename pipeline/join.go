@@ -49,25 +49,7 @@ func JoinedInput(in *Input) (*Input, *JoinMap) {
 		prov  Provenance
 	}
 	joinable := func(s *Segment) bool { return s.Group != 0 && s.Kind == KindText }
-	// Most inputs have no group of two: find out without allocating.
-	multi := false
-	for i := range in.Segments {
-		s := &in.Segments[i]
-		if !joinable(s) {
-			continue
-		}
-		for j := i + 1; j < len(in.Segments); j++ {
-			t := &in.Segments[j]
-			if joinable(t) && t.Group == s.Group && t.Role == s.Role && t.Provenance == s.Provenance {
-				multi = true
-				break
-			}
-		}
-		if multi {
-			break
-		}
-	}
-	if !multi {
+	if !hasGroupOfTwo(in.Segments, joinable) {
 		return in, nil
 	}
 	out := *in
@@ -76,11 +58,17 @@ func JoinedInput(in *Input) (*Input, *JoinMap) {
 	m := &JoinMap{pieces: make([][]piece, 0, len(in.Segments))}
 	at := map[groupKey]int{} // group -> index in out.Segments
 	var texts []*strings.Builder
+	// A segment left alone is one piece of this array (no allocation each).
+	var alone []piece
 	for i := range in.Segments {
 		s := in.Segments[i]
 		if !joinable(&s) {
+			if alone == nil {
+				alone = make([]piece, len(in.Segments))
+			}
 			out.Segments = append(out.Segments, s)
-			m.pieces = append(m.pieces, []piece{{seg: i}})
+			alone[i] = piece{seg: i}
+			m.pieces = append(m.pieces, alone[i:i+1:i+1])
 			texts = append(texts, nil)
 			continue
 		}
@@ -105,11 +93,55 @@ func JoinedInput(in *Input) (*Input, *JoinMap) {
 	return &out, m
 }
 
+// hasGroupOfTwo reports whether two joinable segments share group, role
+// and provenance. A few candidates are compared pairwise (no allocation,
+// the common case); more go through a set, so a long conversation costs
+// one pass.
+func hasGroupOfTwo(segs []Segment, joinable func(*Segment) bool) bool {
+	type key struct {
+		group int32
+		role  Role
+		prov  Provenance
+	}
+	var few [16]key
+	n := 0
+	var seen map[key]struct{}
+	for i := range segs {
+		s := &segs[i]
+		if !joinable(s) {
+			continue
+		}
+		k := key{s.Group, s.Role, s.Provenance}
+		if seen != nil {
+			if _, dup := seen[k]; dup {
+				return true
+			}
+			seen[k] = struct{}{}
+			continue
+		}
+		for _, f := range few[:n] {
+			if f == k {
+				return true
+			}
+		}
+		if n < len(few) {
+			few[n], n = k, n+1
+			continue
+		}
+		seen = make(map[key]struct{}, 2*len(few))
+		for _, f := range few {
+			seen[f] = struct{}{}
+		}
+		seen[k] = struct{}{}
+	}
+	return false
+}
+
 // JoinMap maps findings on a joined input back to the segments it was
 // joined from.
 type JoinMap struct {
 	// pieces[j] are the original segments joined in segment j, in order;
-	// a segment that was not joined is one piece at 0 with n unused.
+	// a segment that was not joined is one piece at 0.
 	pieces [][]piece
 }
 

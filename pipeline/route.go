@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"net"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -30,19 +31,9 @@ func NormalizePath(p string) string {
 	}
 	p = decodeUnreserved(p)
 	trailing := strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
-	var out []string
-	for _, seg := range strings.Split(p, "/") {
-		switch seg {
-		case "", ".":
-		case "..":
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		default:
-			out = append(out, seg)
-		}
-	}
-	s := "/" + strings.Join(out, "/")
+	// path.Clean merges "//", drops "." and resolves ".." (never above the
+	// root of a rooted path); it also drops the trailing slash, put back.
+	s := path.Clean("/" + p)
 	if trailing && s != "/" {
 		s += "/"
 	}

@@ -34,6 +34,23 @@ const (
 	RoleUnknown   Role = "unknown" // text in a field the codec does not model
 )
 
+// Provenance is where a text of the role usually comes from: the user's
+// input, the application's system text, the model's output, a tool's
+// result; "" for RoleUnknown.
+func (r Role) Provenance() Provenance {
+	switch r {
+	case RoleUser:
+		return FromUser
+	case RoleSystem:
+		return FromSystem
+	case RoleAssistant:
+		return FromModel
+	case RoleTool:
+		return FromTool
+	}
+	return ""
+}
+
 // Provenance says where a segment's text came from, which decides how much
 // it is trusted (a tool result is data, never instructions).
 type Provenance string
@@ -188,26 +205,31 @@ type Exchange struct {
 	Leak *LeakMemory
 }
 
-// LeakMemory is a set of fingerprints of system-prompt passages an answer
-// has reproduced, kept across the windows of one streamed answer. Safe for
-// concurrent use.
+// LeakMemory records which passages of the system prompt an answer has
+// reproduced, across the windows of one streamed answer. The output family
+// numbers the passages (its shingles, in a fixed order derived from
+// Exchange.System); the memory only keeps their marks. Safe for concurrent
+// use.
 type LeakMemory struct {
 	mu   sync.Mutex
-	seen map[uint64]struct{}
+	bits []uint64
 }
 
-// Seen reports whether fingerprint h was recorded, and records it when add.
-func (m *LeakMemory) Seen(h uint64, add bool) bool {
+// Merge adds the passages marked in hit to the memory and marks in hit
+// every passage the memory holds, in one step.
+func (m *LeakMemory) Merge(hit []bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, ok := m.seen[h]
-	if add && !ok {
-		if m.seen == nil {
-			m.seen = map[uint64]struct{}{}
-		}
-		m.seen[h] = struct{}{}
+	if need := (len(hit) + 63) / 64; len(m.bits) < need {
+		m.bits = append(m.bits, make([]uint64, need-len(m.bits))...)
 	}
-	return ok
+	for i, h := range hit {
+		w, b := i/64, uint64(1)<<(i%64)
+		if h {
+			m.bits[w] |= b
+		}
+		hit[i] = m.bits[w]&b != 0
+	}
 }
 
 // View is a segment's canonical text, produced once by the normalizer

@@ -129,11 +129,6 @@ type inputLine struct {
 	Provenance string `json:"provenance"`
 }
 
-var lineRoles = map[string]pipeline.Provenance{
-	"": pipeline.FromUser, "user": pipeline.FromUser, "system": pipeline.FromSystem,
-	"assistant": pipeline.FromModel, "tool": pipeline.FromTool,
-}
-
 var lineProvenances = map[string]pipeline.Role{
 	"user_input": pipeline.RoleUser, "system": pipeline.RoleSystem, "tool_result": pipeline.RoleTool,
 	"document": pipeline.RoleUser, "model_output": pipeline.RoleAssistant, "tool_definition": pipeline.RoleTool,
@@ -141,7 +136,7 @@ var lineProvenances = map[string]pipeline.Role{
 
 // check refuses a role or provenance the pipeline does not know.
 func (l inputLine) check() error {
-	if _, ok := lineRoles[l.Role]; !ok {
+	if l.Role != "" && pipeline.Role(l.Role).Provenance() == "" {
 		return fmt.Errorf("role %q: want user, system, assistant or tool", l.Role)
 	}
 	if _, ok := lineProvenances[l.Provenance]; !ok && l.Provenance != "" {
@@ -160,7 +155,7 @@ func (l inputLine) segmentRole() (pipeline.Role, pipeline.Provenance) {
 			role = r
 		}
 	}
-	prov := lineRoles[l.Role]
+	prov := role.Provenance()
 	if l.Provenance != "" {
 		prov = pipeline.Provenance(l.Provenance)
 	}

@@ -181,15 +181,22 @@ func (d *Detector) systemLeak(ctx context.Context, sc *scratch, in *pipeline.Inp
 		}
 	}
 	sc.covered = cov
-	var hits [8]int
-	mem := in.Exchange.Leak
-	for i := range sh {
-		s := &sh[i]
-		if mem != nil {
-			// What earlier windows of the answer reproduced counts too.
-			key := s.h ^ (uint64(s.t)+1)*0x9E3779B97F4A7C15
-			s.hit = mem.Seen(key, s.hit) || s.hit
+	if mem := in.Exchange.Leak; mem != nil {
+		// What earlier windows of the answer reproduced counts too: sh
+		// is sorted and deduplicated, so its order is the same for every
+		// scan of this exchange.
+		hit := sc.hit[:0]
+		for _, s := range sh {
+			hit = append(hit, s.hit)
 		}
+		mem.Merge(hit)
+		for i := range sh {
+			sh[i].hit = hit[i]
+		}
+		sc.hit = hit
+	}
+	var hits [8]int
+	for _, s := range sh {
 		if s.hit {
 			hits[s.t]++
 		}

@@ -233,6 +233,7 @@ type scratch struct {
 	stack   []int32
 	words   []word
 	shing   []shingle
+	hit     []bool // shingle marks merged with the exchange's leak memory
 	covered []span
 	lower   []byte
 }

@@ -443,7 +443,7 @@ func decodeBase64(s string) ([]byte, error) {
 // byte-for-byte place in the body: a redaction there blocks).
 func (x *extractor) emitDecoded(n int32, text string, role pipeline.Role, prov pipeline.Provenance, field string) {
 	nd := &x.t.Nodes[n]
-	x.d.segments = append(x.d.segments, pipeline.Segment{Text: text, Role: role, Provenance: prov, Field: field, Kind: x.segKind})
+	x.d.segments = append(x.d.segments, x.segment(text, role, prov, field))
 	x.d.locs = append(x.d.locs, location{start: nd.Start, end: nd.End, decoded: true})
 }
 

@@ -241,7 +241,9 @@ func (a *sseAssembler) addMembers(x *extractor, obj int32, key string, sk stream
 			continue
 		}
 		x.taken[v] = true
-		a.add(sk, field, pipeline.RoleAssistant, pipeline.FromModel, x.t.Str(v), interleave, true, v)
+		// A logprobs stream is token copies, not a message of its own.
+		counted := !strings.HasPrefix(sk.kind, "logprobs.")
+		a.add(sk, field, pipeline.RoleAssistant, pipeline.FromModel, x.t.Str(v), interleave, counted, v)
 	}
 }
 
@@ -391,14 +393,14 @@ func (a *sseAssembler) logprobs(x *extractor, obj int32, i int, prefix func() st
 				if x.kind(el) != jsonscan.Object {
 					continue
 				}
-				a.addTokens(x, el, streamKey{kind: "logprobs.tokens", part: list, i: i}, field("tokens"))
+				a.addMembers(x, el, "token", streamKey{kind: "logprobs.tokens", part: list, i: i}, field("tokens"), false)
 				for top := x.t.Member(el, "top_logprobs", -1); top >= 0; top = x.t.Member(el, "top_logprobs", top) {
 					if x.kind(top) != jsonscan.Array {
 						continue
 					}
 					for alt := x.t.First(top); alt >= 0; alt = x.t.Nodes[alt].Next {
 						if x.kind(alt) == jsonscan.Object {
-							a.addTokens(x, alt, streamKey{kind: "logprobs.alternatives", part: list, i: i}, field("alternatives"))
+							a.addMembers(x, alt, "token", streamKey{kind: "logprobs.alternatives", part: list, i: i}, field("alternatives"), false)
 							x.ignore(alt, "bytes")
 						}
 					}
@@ -406,17 +408,6 @@ func (a *sseAssembler) logprobs(x *extractor, obj int32, i int, prefix func() st
 				x.ignore(el, "bytes")
 			}
 		})
-	}
-}
-
-// addTokens adds obj's token strings to a logprobs stream (not a message
-// of its own: not counted).
-func (a *sseAssembler) addTokens(x *extractor, obj int32, sk streamKey, field func() string) {
-	for v := x.t.Member(obj, "token", -1); v >= 0; v = x.t.Member(obj, "token", v) {
-		if x.kind(v) == jsonscan.String && !x.taken[v] {
-			x.taken[v] = true
-			a.add(sk, field, pipeline.RoleAssistant, pipeline.FromModel, x.t.Str(v), false, false, v)
-		}
 	}
 }
 

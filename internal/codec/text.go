@@ -57,16 +57,13 @@ func DecodeText(body []byte, dir pipeline.Direction, contentType string, lim Lim
 			}
 		}
 	}
-	if text, enc, ok := transcodeWide(body); ok {
+	// A body that is only a byte-order mark transcodes to nothing to read.
+	if text, enc, ok := transcodeWide(body); ok && text != "" {
 		add(text, "body("+enc+")")
 		sub, err := decodeLenient(&Document{api: PlainText, body: []byte(text)}, dir, lim, true)
 		if err == nil {
-			// Segment 0 is the text itself (absent when it is empty: a
-			// body that is only a BOM).
-			for i, s := range sub.segments {
-				if i > 0 {
-					add(s.Text, "body("+enc+").literal")
-				}
+			for _, s := range sub.segments[1:] { // segment 0 is the text itself
+				add(s.Text, "body("+enc+").literal")
 			}
 		}
 	}

@@ -1,11 +1,9 @@
 package scan_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
-	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/detectors/output"
 	"github.com/llm-firewall/llm-firewall/internal/codec"
 	"github.com/llm-firewall/llm-firewall/internal/scan"
@@ -19,11 +17,7 @@ import (
 // a canary spelt by the chosen tokens cuts the stream; ordinary logprobs
 // pass byte for byte.
 func TestStreamedLogprobs(t *testing.T) {
-	set, err := pipeline.LoadDefaultPolicySet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	set, step := defaultStep(t)
 	token := "ghp_" + strings.Repeat("Q7w8E9r0T1", 3) + "y2U3i4"
 	canary := output.NewCanary()
 	chat := func(text string, chosen []string, alts [][]string) string {
@@ -71,7 +65,7 @@ func TestStreamedLogprobs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			st := step.NewStream(set.Default, tc.api, "", &scan.Conversation{Exchange: &pipeline.Exchange{Canary: canary}},
-				func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) })
+				noDeadline)
 			var released strings.Builder
 			for i, e := range tc.events {
 				out, err := st.Feed([]byte(e), i == len(tc.events)-1)

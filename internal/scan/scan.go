@@ -366,15 +366,10 @@ func (s *Step) scanStream(ctx context.Context, p *pipeline.Policy, m *Message, b
 func asMessage(segs []pipeline.Segment, role pipeline.Role) []pipeline.Segment {
 	out := make([]pipeline.Segment, len(segs))
 	for i, s := range segs {
-		s.Role, s.Provenance = role, provenanceOf[role]
+		s.Role, s.Provenance = role, role.Provenance()
 		out[i] = s
 	}
 	return out
-}
-
-var provenanceOf = map[pipeline.Role]pipeline.Provenance{
-	pipeline.RoleUser: pipeline.FromUser, pipeline.RoleSystem: pipeline.FromSystem,
-	pipeline.RoleAssistant: pipeline.FromModel, pipeline.RoleTool: pipeline.FromTool,
 }
 
 // TooLarge is the refusal of a body of n bytes over the step's bound (or

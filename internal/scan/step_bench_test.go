@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/internal/codec"
 	"github.com/llm-firewall/llm-firewall/internal/scan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -65,11 +64,7 @@ func benchTools() []any {
 // and 16 KB of prose: as one text, as 64-byte content parts (joined-text
 // scanning), and as one text beside eight declared tools (key scanning).
 func BenchmarkStep(b *testing.B) {
-	set, err := pipeline.LoadDefaultPolicySet()
-	if err != nil {
-		b.Fatal(err)
-	}
-	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	set, step := defaultStep(b)
 	shapes := []struct {
 		name string
 		body func(text string) string

@@ -39,6 +39,7 @@ type Stream struct {
 	holdback int
 
 	held     []*codec.SSEEvent // complete events not yet released, in order
+	open     []int             // per stream: where an open PEM block begins, -1 for none (findOpenBlocks)
 	wholes   []wholeRef        // every whole text seen, for the final scan
 	released []int             // per stream: text bytes released
 	scanned  []int             // per stream: text bytes scanned
@@ -131,6 +132,7 @@ func (g *Stream) Feed(chunk []byte, eos bool) (out []byte, err error) {
 	if v, cut := g.scan(newWholes, eos); cut {
 		return g.cut(v), nil
 	}
+	g.findOpenBlocks()
 	if !eos && g.openBlockTooLong() {
 		v := g.step.Engine.FailClosed(g.policy, pipeline.Response, pipeline.CauseTooLarge, 502,
 			"a private key block in the streamed answer stayed open past the hold-back bound")
@@ -312,10 +314,21 @@ const maxOpenBlock = 16 << 10
 // the whole block was scanned (and redacted).
 func (g *Stream) releasable(k int, text []byte) int {
 	limit := len(text) - g.holdback
-	if at := openBlock(text, g.released[k]); at >= 0 {
+	if at := g.open[k]; at >= 0 {
 		limit = min(limit, at)
 	}
 	return limit
+}
+
+// findOpenBlocks finds, once per chunk, where each stream's open PEM block
+// begins. Releasing events does not change it: nothing goes out past an
+// open block's start.
+func (g *Stream) findOpenBlocks() {
+	g.open = g.open[:0]
+	for k := 0; k < g.dec.Streams(); k++ {
+		text, _ := g.dec.Stream(k)
+		g.open = append(g.open, openBlock(text, g.released[k]))
+	}
 }
 
 // openBlock is where a PEM block ("-----BEGIN ") that starts at or after
@@ -357,9 +370,8 @@ func pemEnded(text []byte) bool {
 // openBlockTooLong reports a stream that has held an open PEM block back
 // for longer than maxOpenBlock: it is cut rather than held without bound.
 func (g *Stream) openBlockTooLong() bool {
-	for k := 0; k < g.dec.Streams(); k++ {
-		text, _ := g.dec.Stream(k)
-		if at := openBlock(text, g.released[k]); at >= 0 && len(text)-at > maxOpenBlock {
+	for k, at := range g.open {
+		if text, _ := g.dec.Stream(k); at >= 0 && len(text)-at > maxOpenBlock {
 			return true
 		}
 	}

@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/internal/codec"
 	"github.com/llm-firewall/llm-firewall/internal/scan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -27,11 +25,7 @@ func chatChunk(text string) string {
 // until its END line, so none of it goes out before it was scanned whole
 // and redacted (issue "Nothing unscanned", item 8, the PEM part).
 func TestStreamedPEMBlockHeldUntilScanned(t *testing.T) {
-	set, err := pipeline.LoadDefaultPolicySet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	set, step := defaultStep(t)
 	raw := make([]byte, 1200)
 	_, _ = rand.Read(raw)
 	b64 := base64.StdEncoding.EncodeToString(raw)
@@ -42,9 +36,7 @@ func TestStreamedPEMBlockHeldUntilScanned(t *testing.T) {
 	lines = append(lines, b64)
 	key := "-----BEGIN RSA PRIVATE KEY-----\n" + strings.Join(lines, "\n") + "\n-----END RSA PRIVATE KEY-----\n"
 
-	st := step.NewStream(set.Default, codec.OpenAIChat, "", &scan.Conversation{}, func() (context.Context, context.CancelFunc) {
-		return context.WithCancel(context.Background())
-	})
+	st := step.NewStream(set.Default, codec.OpenAIChat, "", &scan.Conversation{}, noDeadline)
 	var released strings.Builder
 	feed := func(text string, eos bool) {
 		t.Helper()
@@ -86,14 +78,8 @@ func TestStreamedPEMBlockHeldUntilScanned(t *testing.T) {
 // A PEM block that never ends is not held without bound: past 16 KiB the
 // stream is cut.
 func TestStreamedOpenPEMBlockIsBounded(t *testing.T) {
-	set, err := pipeline.LoadDefaultPolicySet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
-	st := step.NewStream(set.Default, codec.OpenAIChat, "", &scan.Conversation{}, func() (context.Context, context.CancelFunc) {
-		return context.WithCancel(context.Background())
-	})
+	set, step := defaultStep(t)
+	st := step.NewStream(set.Default, codec.OpenAIChat, "", &scan.Conversation{}, noDeadline)
 	if _, err := st.Feed([]byte(chatChunk("-----BEGIN OPENSSH PRIVATE KEY-----\n")), false); err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +100,7 @@ func TestStreamedOpenPEMBlockIsBounded(t *testing.T) {
 // the end of the stream (issue "Nothing unscanned", item 8): at most about
 // that share goes out. An answer that quotes a few of its phrases passes.
 func TestStreamedSystemPromptLeakCutEarly(t *testing.T) {
-	set, err := pipeline.LoadDefaultPolicySet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	set, step := defaultStep(t)
 	var sys strings.Builder
 	topics := []string{"billing", "refunds", "shipping", "returns", "warranty", "accounts", "privacy", "security", "orders", "coupons"}
 	for i := 0; sys.Len() < 2600; i++ {
@@ -128,9 +110,7 @@ func TestStreamedSystemPromptLeakCutEarly(t *testing.T) {
 	system := sys.String()
 	run := func(answer string) (released string, v *pipeline.Verdict) {
 		conv := &scan.Conversation{Exchange: pipeline.ExchangeFor([]pipeline.Segment{{Text: system, Role: pipeline.RoleSystem, Provenance: pipeline.FromSystem}})}
-		st := step.NewStream(set.Default, codec.OpenAIChat, "", conv, func() (context.Context, context.CancelFunc) {
-			return context.WithCancel(context.Background())
-		})
+		st := step.NewStream(set.Default, codec.OpenAIChat, "", conv, noDeadline)
 		var out strings.Builder
 		words := strings.SplitAfter(answer, " ")
 		for i, w := range words {
@@ -181,11 +161,7 @@ func TestStreamedSystemPromptLeakCutEarly(t *testing.T) {
 // (found by the e2e suite: an END marker cut after "-----END " released the
 // key unredacted).
 func TestStreamedPEMCutInsideEndMarker(t *testing.T) {
-	set, err := pipeline.LoadDefaultPolicySet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	set, step := defaultStep(t)
 	raw := make([]byte, 360)
 	_, _ = rand.Read(raw)
 	b64 := base64.StdEncoding.EncodeToString(raw)
@@ -196,9 +172,7 @@ func TestStreamedPEMCutInsideEndMarker(t *testing.T) {
 	lines = append(lines, b64)
 	answer := "Here is the key: -----BEGIN RSA PRIVATE KEY-----\n" + strings.Join(lines, "\n") + "\n-----END RSA PRIVATE KEY----- Keep it safe."
 	for _, maxPiece := range []int{1, 3, 5} {
-		st := step.NewStream(set.Default, codec.OpenAIChat, "", &scan.Conversation{}, func() (context.Context, context.CancelFunc) {
-			return context.WithCancel(context.Background())
-		})
+		st := step.NewStream(set.Default, codec.OpenAIChat, "", &scan.Conversation{}, noDeadline)
 		var released strings.Builder
 		for i, n := 0, 0; i < len(answer); n++ {
 			j := min(len(answer), i+1+n%maxPiece)

@@ -7,7 +7,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/llm-firewall/llm-firewall/detectors/all"
 	"github.com/llm-firewall/llm-firewall/internal/codec"
 	"github.com/llm-firewall/llm-firewall/internal/scan"
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -64,11 +63,7 @@ func TestToolDefinitions(t *testing.T) {
 	if err := yaml.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
-	set, err := pipeline.LoadDefaultPolicySet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := &scan.Step{Engine: pipeline.NewEngine(all.EngineOptions()...), MaxBodyBytes: 1 << 20}
+	set, step := defaultStep(t)
 	blocked := func(p *pipeline.Policy, api codec.API, body string) (bool, []string) {
 		r := step.Scan(context.Background(), p, &scan.Message{Direction: pipeline.Request, API: api, Body: []byte(body)}, &scan.Conversation{})
 		return r.Verdict.Action == pipeline.Block, r.Verdict.Rules()

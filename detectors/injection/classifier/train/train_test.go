@@ -30,7 +30,7 @@ func syntheticRows() []*row {
 		return strings.Join(b, " ")
 	}
 	var rows []*row
-	for _, key := range keys(foldOfKey) {
+	for _, key := range keys(groupOfKey) {
 		for i := range 12 {
 			label, cat, vocab := "benign", "benign", benignWords
 			if i%3 == 0 {

@@ -4,7 +4,11 @@
 // computes.
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/llm-firewall/llm-firewall/detectors/internal/semantic"
+)
 
 // Config fixes the feature space. It is stored in the model header, so a
 // model file carries the features it was trained on.
@@ -64,6 +68,7 @@ func mix(h uint32) uint32 {
 type Scratch struct {
 	Counts  []uint8  // per bucket, len 1<<HashBits
 	Touched []uint32 // buckets with a non-zero count, in first-seen order
+	IDs     []int32  // encoder token IDs (TokenIDs)
 }
 
 // NewScratch returns a Scratch sized for c.
@@ -100,6 +105,47 @@ func (c *Config) Featurize(s *Scratch, text string) {
 	}
 	c.segment(s, text[:head])
 	c.segment(s, text[len(text)-tail:])
+}
+
+// MaxTokens bounds the encoder tokens a text contributes (each window half).
+const MaxTokens = 4096
+
+// MinCoverage is the share of a text's words that must be whole entries of
+// the encoder's vocabulary for the semantic features to read it. The
+// encoder is English: on other languages its tokens are word fragments and
+// [UNK], whose mean embedding says which language a text is in, not what it
+// asks (a model trained with it learned "not English, so an attack" from the
+// machine-translated attacks). Chosen from what the number means, not tuned:
+// English prose is well above it, Spanish or German mostly below.
+const MinCoverage = 0.75
+
+// TokenIDs appends the encoder token IDs of text (the same head and tail
+// windows as Featurize; [UNK] left out) to dst: the semantic features'
+// input. A text that is not mostly in the encoder's vocabulary
+// (MinCoverage) gives none.
+func (c *Config) TokenIDs(dst []int32, text string) []int32 {
+	tok := semantic.Default()
+	head, tail := int(c.HeadBytes), int(c.TailBytes)
+	mark := len(dst)
+	var n, n2 semantic.Counts
+	if len(text) <= head+tail {
+		dst, n = tok.AppendCounted(dst, text, MaxTokens)
+	} else {
+		dst, n = tok.AppendCounted(dst, text[:head], MaxTokens/2)
+		dst, n2 = tok.AppendCounted(dst, text[len(text)-tail:], len(dst)+MaxTokens/2)
+		n.Words, n.Whole = n.Words+n2.Words, n.Whole+n2.Whole
+	}
+	if n.Words == 0 || float64(n.Whole) < MinCoverage*float64(n.Words) {
+		return dst[:mark]
+	}
+	unk := tok.Unknown()
+	out := dst[:mark]
+	for _, id := range dst[mark:] {
+		if id != unk {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // isWordByte: ASCII letters, digits and underscore, and every byte of a

@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"math"
 	"sync"
+
+	"github.com/llm-firewall/llm-firewall/detectors/internal/semantic"
 )
 
 // Binary format (little-endian), version 1:
@@ -26,20 +28,29 @@ import (
 //	34     8     Scale (float64): weight of bucket b is Scale*int8
 //	42     32    DataHash: SHA-256 of the training rows and training config
 //	74     2^HashBits  weights, int8, one per bucket
+//	...    8     TokenScale (float64): weight of token t is TokenScale*int16
+//	...    4     number of token weights (0, or the encoder's vocabulary size)
+//	...    2*n   token weights, int16, one per vocabulary token
 //	...    4     CRC-32 (IEEE) of every byte before it
 const (
 	Magic      = "LFWINJCL"
-	Version    = 1
+	Version    = 2
 	headerSize = 74
 )
 
-// Model is a hashed-n-gram logistic regression with int8 weights.
+// Model is a logistic regression over hashed n-grams (int8 weights) and,
+// when Tokens is set, the mean static embedding of the text's encoder
+// tokens, folded into one int16 weight per token (package
+// detectors/internal/semantic).
 type Model struct {
 	Config   Config
 	Bias     float64
 	Scale    float64
 	DataHash [32]byte
 	Weights  []int8
+
+	TokenScale float64
+	Tokens     []int16
 
 	pool sync.Pool
 }
@@ -60,11 +71,21 @@ func (m *Model) Score(text string) float64 {
 		s.Counts[b] = 0
 	}
 	s.Touched = s.Touched[:0]
-	m.pool.Put(s)
 	z := m.Bias
 	if nrm > 0 {
 		z += m.Scale * dot / math.Sqrt(nrm)
 	}
+	if len(m.Tokens) > 0 {
+		s.IDs = m.Config.TokenIDs(s.IDs[:0], text)
+		if len(s.IDs) > 0 {
+			var sum int64
+			for _, id := range s.IDs {
+				sum += int64(m.Tokens[id])
+			}
+			z += m.TokenScale * float64(sum) / float64(len(s.IDs))
+		}
+	}
+	m.pool.Put(s)
 	return Sigmoid(z)
 }
 
@@ -75,6 +96,22 @@ func Sigmoid(z float64) float64 {
 	}
 	e := math.Exp(z)
 	return e / (1 + e)
+}
+
+// QuantizeTokens sets the per-token weights from float ones with one scale:
+// the largest magnitude maps to ±32767.
+func (m *Model) QuantizeTokens(w []float64) {
+	var maxAbs float64
+	for _, x := range w {
+		maxAbs = max(maxAbs, math.Abs(x))
+	}
+	m.Tokens = make([]int16, len(w))
+	m.TokenScale = maxAbs / 32767
+	if m.TokenScale > 0 {
+		for i, x := range w {
+			m.Tokens[i] = int16(math.Round(x / m.TokenScale))
+		}
+	}
 }
 
 // Quantize turns float weights into int8 with one scale: the largest
@@ -117,6 +154,11 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	for _, w := range m.Weights {
 		b.WriteByte(byte(w))
 	}
+	b.Write(le.AppendUint64(nil, math.Float64bits(m.TokenScale)))
+	b.Write(le.AppendUint32(nil, uint32(len(m.Tokens))))
+	for _, w := range m.Tokens {
+		b.Write(le.AppendUint16(nil, uint16(w)))
+	}
 	out := b.Bytes()
 	return le.AppendUint32(out, crc32.ChecksumIEEE(out)), nil
 }
@@ -154,12 +196,31 @@ func Decode(data []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: bias %v, scale %v", ErrCorrupt, m.Bias, m.Scale)
 	}
 	n := 1 << m.Config.HashBits
-	if len(body) != headerSize+n {
-		return nil, fmt.Errorf("%w: %d weight bytes for %d hash bits (want %d)", ErrCorrupt, len(body)-headerSize, m.Config.HashBits, n)
+	if len(body) < headerSize+n+12 {
+		return nil, fmt.Errorf("%w: %d bytes after the header for %d hash bits (want at least %d)", ErrCorrupt, len(body)-headerSize, m.Config.HashBits, n+12)
 	}
 	m.Weights = make([]int8, n)
-	for i, b := range body[headerSize:] {
+	for i, b := range body[headerSize : headerSize+n] {
 		m.Weights[i] = int8(b)
+	}
+	rest := body[headerSize+n:]
+	m.TokenScale = math.Float64frombits(le.Uint64(rest))
+	nt := int(le.Uint32(rest[8:]))
+	rest = rest[12:]
+	if math.IsNaN(m.TokenScale) || math.IsInf(m.TokenScale, 0) || m.TokenScale < 0 {
+		return nil, fmt.Errorf("%w: token scale %v", ErrCorrupt, m.TokenScale)
+	}
+	if len(rest) != 2*nt {
+		return nil, fmt.Errorf("%w: %d bytes for %d token weights", ErrCorrupt, len(rest), nt)
+	}
+	if nt != 0 && nt != semantic.Default().Size() {
+		return nil, fmt.Errorf("%w: %d token weights for a vocabulary of %d", ErrCorrupt, nt, semantic.Default().Size())
+	}
+	if nt > 0 {
+		m.Tokens = make([]int16, nt)
+		for i := range m.Tokens {
+			m.Tokens[i] = int16(le.Uint16(rest[2*i:]))
+		}
 	}
 	return m, nil
 }

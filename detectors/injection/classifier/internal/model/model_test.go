@@ -1,6 +1,8 @@
 package model
 
 import (
+	"github.com/llm-firewall/llm-firewall/detectors/internal/semantic"
+
 	"bytes"
 	"errors"
 	"maps"
@@ -80,7 +82,35 @@ func testModel() *Model {
 	for i := range w {
 		w[i] = math.Sin(float64(i))
 	}
-	return Quantize(c, -1.5, w, [32]byte{1, 2, 3})
+	m := Quantize(c, -1.5, w, [32]byte{1, 2, 3})
+	tw := make([]float64, semantic.Default().Size())
+	for i := range tw {
+		tw[i] = math.Cos(float64(i))
+	}
+	m.QuantizeTokens(tw)
+	return m
+}
+
+// The semantic part adds the mean of the text's token weights.
+func TestScoreAddsMeanTokenWeight(t *testing.T) {
+	c := DefaultConfig
+	c.HashBits = 10
+	m := Quantize(c, 0, make([]float64, 1<<c.HashBits), [32]byte{})
+	tok := semantic.Default()
+	tw := make([]float64, tok.Size())
+	ignore := tok.Append(nil, "ignore", 0)[0]
+	tw[ignore] = 2
+	m.QuantizeTokens(tw)
+	// "ignore the rules": 3 tokens, one weighted 2 -> z = 2/3.
+	if got, want := m.Score("ignore the rules"), Sigmoid(2.0/3); math.Abs(got-want) > 1e-4 {
+		t.Fatalf("Score = %v, want %v", got, want)
+	}
+	if got := m.Score("follow the rules"); got != 0.5 {
+		t.Fatalf("Score without the token = %v, want 0.5", got)
+	}
+	if got := m.Score(""); got != 0.5 {
+		t.Fatalf("Score of no tokens = %v, want 0.5", got)
+	}
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
@@ -105,7 +135,10 @@ func TestMarshalRoundTrip(t *testing.T) {
 			t.Fatalf("Score(%q): %v vs %v", s, a, b)
 		}
 	}
-	for i := range bin {
+	for i := 0; i < len(bin); i++ {
+		if i > headerSize+1<<10+16 && i < len(bin)-16 {
+			i = min(i+97, len(bin)-16) // the token block: a sample of its bytes
+		}
 		bad := bytes.Clone(bin)
 		bad[i] ^= 1
 		if _, err := Decode(bad); !errors.Is(err, ErrCorrupt) {

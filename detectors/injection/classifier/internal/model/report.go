@@ -29,6 +29,11 @@ type TrainConfig struct {
 	// label; 0 = none. See the trainer's augment.go.
 	Augment    int     `json:"augment,omitempty"`
 	AugmentCap float64 `json:"augment_cap,omitempty"`
+	// Semantic: gain of the mean static token embedding (package
+	// detectors/internal/semantic) beside the n-grams; 0 = none.
+	// SemanticTable names the table it was distilled into.
+	Semantic      float64 `json:"semantic,omitempty"`
+	SemanticTable string  `json:"semantic_table,omitempty"`
 }
 
 // Validation holds the pooled out-of-fold results.
@@ -49,9 +54,15 @@ type Fold struct {
 	Sources []string `json:"sources"`
 	Attacks int      `json:"attacks"`
 	Benign  int      `json:"benign"`
+	// The thresholds the fold's rows are judged at: the threshold rule on
+	// the other folds' out-of-fold scores.
+	ThresholdUser float64 `json:"threshold_user"`
+	ThresholdTool float64 `json:"threshold_tool"`
 }
 
-// OperatingPoint is the held-out behaviour at one threshold.
+// OperatingPoint is the held-out behaviour at one threshold rule:
+// Threshold is the shipped threshold; each fold's rows were judged at the
+// fold's own (Fold.ThresholdUser / ThresholdTool).
 type OperatingPoint struct {
 	Threshold      float64 `json:"threshold"`
 	Recall         float64 `json:"recall"`

@@ -199,25 +199,16 @@ func WriteHTML(w io.Writer, r Report) error {
 		}
 		curves = append(curves, svgCurve{c.Name, colors[i%len(colors)], b.String()})
 	}
-	var ticks []struct {
-		X     float64
+	type tick struct {
+		At    float64
 		Label string
 	}
+	var ticks, yticks []tick
 	for _, f := range []float64{0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1} {
-		ticks = append(ticks, struct {
-			X     float64
-			Label string
-		}{x(f), trimPct(f)})
-	}
-	var yticks []struct {
-		Y     float64
-		Label string
+		ticks = append(ticks, tick{x(f), trimPct(f)})
 	}
 	for _, t := range []float64{0, 0.25, 0.5, 0.75, 0.9, 1} {
-		yticks = append(yticks, struct {
-			Y     float64
-			Label string
-		}{y(t), trimPct(t)})
+		yticks = append(yticks, tick{y(t), trimPct(t)})
 	}
 	type bar struct {
 		Bar
@@ -255,8 +246,8 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{"pct": fu
 <h2>ROC (false-positive rate on a log axis)</h2>
 <svg width="{{.W}}" height="{{.H}}" xmlns="http://www.w3.org/2000/svg" font-size="10">
 <rect x="{{.X0}}" y="{{.Y0}}" width="360" height="360" fill="none" stroke="#999"/>
-{{range .Ticks}}<line x1="{{.X}}" y1="{{$.Y1}}" x2="{{.X}}" y2="{{$.Y0}}" stroke="#eee"/><text x="{{.X}}" y="{{$.Y1}}" dy="14" text-anchor="middle">{{.Label}}</text>{{end}}
-{{range .YTicks}}<line x1="{{$.X0}}" y1="{{.Y}}" x2="{{$.X1}}" y2="{{.Y}}" stroke="#eee"/><text x="{{$.X0}}" y="{{.Y}}" dx="-4" text-anchor="end">{{.Label}}</text>{{end}}
+{{range .Ticks}}<line x1="{{.At}}" y1="{{$.Y1}}" x2="{{.At}}" y2="{{$.Y0}}" stroke="#eee"/><text x="{{.At}}" y="{{$.Y1}}" dy="14" text-anchor="middle">{{.Label}}</text>{{end}}
+{{range .YTicks}}<line x1="{{$.X0}}" y1="{{.At}}" x2="{{$.X1}}" y2="{{.At}}" stroke="#eee"/><text x="{{$.X0}}" y="{{.At}}" dx="-4" text-anchor="end">{{.Label}}</text>{{end}}
 {{range .Curves}}<path d="{{.Path}}" fill="none" stroke="{{.Color}}" stroke-width="1.5"/>{{end}}
 </svg>
 <p>{{range .Curves}}<span style="color:{{.Color}}">■</span> {{.Name}} &nbsp; {{end}}</p>

@@ -39,34 +39,33 @@ type counts struct{ pos, tp, neg, fp int }
 // judged at (chosen by the trainer without the row's fold).
 type fold struct{ score, user, tool float64 }
 
-// documentSources hold benign documents: the negatives for injections
-// scored as tool results (as the trainer's tool threshold rule).
-var documentSources = map[string]bool{"t0-templates": true, "garak-latent": true}
-
 func main() {
 	data := flag.String("data", "../shared/data/prompts-dev.jsonl", "labelled prompts (JSON Lines)")
-	oofPath := flag.String("oof", "", "out-of-fold scores from the trainer's -dump (id, source, label, category, score[, user and tool thresholds])")
-	reportPath := flag.String("report", "", "the trainer's report for these scores: its thresholds are applied to rows the dump gives none (default: the shipped model's)")
+	oofPath := flag.String("oof", "", "out-of-fold scores from the trainer's -dump (id, source, label, category, score, user and tool thresholds)")
+	reportPath := flag.String("report", "", "the trainer's report for these scores, for its document sources (default: the shipped model's)")
 	htmlPath := flag.String("html", "", "if set, write the report (ROC curves, per-source bars) as an HTML page here")
 	flag.Parse()
-	thUser, thTool := classifier.ThresholdUser, classifier.ThresholdTool
+	rep := classifier.Metrics
 	if *reportPath != "" {
 		b, err := os.ReadFile(*reportPath)
-		var rep classifier.Report
+		rep = classifier.Report{}
 		if err == nil {
 			err = json.Unmarshal(b, &rep)
 		}
-		if err != nil || rep.ThresholdUser <= 0 || rep.ThresholdTool <= 0 {
-			fmt.Fprintln(os.Stderr, "holdout: -report:", err, "(or no thresholds in it)")
+		if err != nil || len(rep.DocumentSources) == 0 {
+			fmt.Fprintln(os.Stderr, "holdout: -report:", err, "(or no document sources in it)")
 			os.Exit(1)
 		}
-		thUser, thTool = rep.ThresholdUser, rep.ThresholdTool
+	}
+	documentSources := map[string]bool{}
+	for _, k := range rep.DocumentSources {
+		documentSources[k] = true
 	}
 	if *oofPath == "" {
 		fmt.Fprintln(os.Stderr, "holdout: -oof is required (run the trainer with -dump first)")
 		os.Exit(2)
 	}
-	oof, err := readOOF(*oofPath, thUser, thTool)
+	oof, err := readOOF(*oofPath)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "holdout:", err)
 		os.Exit(1)
@@ -251,9 +250,8 @@ func table(title string, m map[string]*counts) {
 	tw.Flush()
 }
 
-// readOOF reads the trainer's dump; rows without thresholds of their own
-// (an older dump) get user and tool.
-func readOOF(path string, user, tool float64) (map[string]fold, error) {
+// readOOF reads the trainer's dump.
+func readOOF(path string) (map[string]fold, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -263,11 +261,10 @@ func readOOF(path string, user, tool float64) (map[string]fold, error) {
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		p := strings.Split(sc.Text(), "\t")
-		if len(p) != 5 && len(p) != 7 {
-			return nil, fmt.Errorf("%s:%d: want 5 or 7 tab-separated fields", path, n)
+		if len(p) != 7 {
+			return nil, fmt.Errorf("%s:%d: want 7 tab-separated fields (a dump of this trainer)", path, n)
 		}
 		var v [3]float64
-		v[1], v[2] = user, tool
 		for i := 4; i < len(p); i++ {
 			x, err := strconv.ParseFloat(p[i], 64)
 			if err != nil {

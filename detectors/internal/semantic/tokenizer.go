@@ -67,9 +67,9 @@ var wordPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b 
 
 // Counts describes a tokenized text: Words is the number of words (and
 // punctuation marks), Whole those that are one vocabulary entry as they
-// stand, Unknown those that are [UNK]. Whole/Words is a cheap measure of how
-// much of the text is in the encoder's (English) vocabulary.
-type Counts struct{ Words, Whole, Unknown int }
+// stand. Whole/Words is a cheap measure of how much of the text is in the
+// encoder's (English) vocabulary.
+type Counts struct{ Words, Whole int }
 
 // Append appends the token IDs of text to dst and returns it. Text is
 // lower-cased and stripped of accents as BERT's uncased tokenizer does;
@@ -161,7 +161,6 @@ func (t *Tokenizer) word(dst []int32, w string, cnt *Counts) []int32 {
 	}
 	cnt.Words++
 	if utf8.RuneCountInString(w) > maxWordRunes {
-		cnt.Unknown++
 		return append(dst, t.unk)
 	}
 	if id, ok := t.ids[w]; ok {
@@ -186,7 +185,6 @@ func (t *Tokenizer) word(dst []int32, w string, cnt *Counts) []int32 {
 			e -= n
 		}
 		if id < 0 {
-			cnt.Unknown++
 			return append(dst[:mark], t.unk)
 		}
 		dst = append(dst, id)

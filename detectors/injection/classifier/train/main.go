@@ -38,7 +38,7 @@ func main() {
 	flag.Float64Var(&o.semantic, "semantic", o.semantic, "gain of the semantic features (mean static token embedding); 0 = n-grams only")
 	flag.StringVar(&o.folds, "folds", o.folds, "held-out folds: source (every source key in turn) or groups (six groups of related keys)")
 	flag.IntVar(&o.workers, "workers", o.workers, "parallel training jobs (results do not depend on it)")
-	dump := flag.String("dump", "", "if set, write out-of-fold scores (id, source key, label, score) as TSV here")
+	dump := flag.String("dump", "", "if set, write out-of-fold scores as TSV here (id, source key, label, category, score, and the user and tool thresholds of the row's fold)")
 	flag.Parse()
 	o.features.HashBits = uint8(*bits)
 	o.logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
@@ -93,7 +93,8 @@ func trainFiles(dataPath, outPath, reportPath, dumpPath string, o options, stdou
 	if dumpPath != "" {
 		var b strings.Builder
 		for i, r := range res.rows {
-			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%.6f\t%.6f\t%.6f\n", r.ID, r.key, r.Label, r.Category, res.oof[i], res.foldUser[i], res.foldTool[i])
+			f := &res.report.Validation.Folds[res.fold[i]]
+			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%.6f\t%.6f\t%.6f\n", r.ID, r.key, r.Label, r.Category, res.oof[i], f.ThresholdUser, f.ThresholdTool)
 		}
 		if err := os.WriteFile(dumpPath, []byte(b.String()), 0o644); err != nil {
 			return fmt.Errorf("write dump: %w", err)

@@ -311,9 +311,7 @@ type result struct {
 	report model.Report
 	rows   []*row    // included rows
 	oof    []float64 // out-of-fold score per included row
-	// The thresholds each row is judged at in validation: chosen without
-	// its fold's rows.
-	foldUser, foldTool []float64
+	fold   []int     // per included row: its index in report.Validation.Folds
 }
 
 // run cross-validates by source-key folds, chooses the thresholds on the
@@ -436,12 +434,7 @@ func run(rows []*row, o options) (*result, error) {
 		}
 		rep.Validation.Folds = append(rep.Validation.Folds, fd)
 	}
-	res := &result{model: models[k], report: rep.Report, rows: included, oof: oof}
-	for _, f := range fold {
-		res.foldUser = append(res.foldUser, rep.foldUser[f])
-		res.foldTool = append(res.foldTool, rep.foldTool[f])
-	}
-	return res, nil
+	return &result{model: models[k], report: rep.Report, rows: included, oof: oof, fold: fold}, nil
 }
 
 func keys[V any](m map[string]V) []string {
@@ -553,6 +546,7 @@ func evaluate(rows []*row, oof []float64, fold []int, nfolds int) evaluation {
 		atUser[i], atTool[i] = ev.foldUser[fold[i]], ev.foldTool[fold[i]]
 	}
 	rep := &ev.Report
+	rep.DocumentSources = keys(documentSources)
 	rep.Validation.Protocol = fmt.Sprintf("held-out cross-validation over %d folds of whole source keys; "+
 		"out-of-fold scores pooled (quantized fold models, scored by the inference code); each row judged at thresholds chosen "+
 		"by the threshold rule on the other folds' scores", nfolds)

@@ -133,7 +133,8 @@ func (c *Config) TokenIDs(dst []int32, text string) []int32 {
 	} else {
 		dst, n = tok.AppendCounted(dst, text[:head], MaxTokens/2)
 		dst, n2 = tok.AppendCounted(dst, text[len(text)-tail:], len(dst)+MaxTokens/2)
-		n.Words, n.Whole = n.Words+n2.Words, n.Whole+n2.Whole
+		n.Words += n2.Words
+		n.Whole += n2.Whole
 	}
 	if n.Words == 0 || float64(n.Whole) < MinCoverage*float64(n.Words) {
 		return dst[:mark]

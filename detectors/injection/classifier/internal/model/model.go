@@ -101,12 +101,8 @@ func Sigmoid(z float64) float64 {
 // QuantizeTokens sets the per-token weights from float ones with one scale:
 // the largest magnitude maps to ±32767.
 func (m *Model) QuantizeTokens(w []float64) {
-	var maxAbs float64
-	for _, x := range w {
-		maxAbs = max(maxAbs, math.Abs(x))
-	}
 	m.Tokens = make([]int16, len(w))
-	m.TokenScale = maxAbs / 32767
+	m.TokenScale = quantScale(w, 32767)
 	if m.TokenScale > 0 {
 		for i, x := range w {
 			m.Tokens[i] = int16(math.Round(x / m.TokenScale))
@@ -114,14 +110,19 @@ func (m *Model) QuantizeTokens(w []float64) {
 	}
 }
 
-// Quantize turns float weights into int8 with one scale: the largest
-// magnitude maps to ±127.
-func Quantize(c Config, bias float64, w []float64, dataHash [32]byte) *Model {
+// quantScale is the one scale that maps the largest |w| to top.
+func quantScale(w []float64, top float64) float64 {
 	var maxAbs float64
 	for _, x := range w {
 		maxAbs = max(maxAbs, math.Abs(x))
 	}
-	scale := maxAbs / 127
+	return maxAbs / top
+}
+
+// Quantize turns float weights into int8 with one scale: the largest
+// magnitude maps to ±127.
+func Quantize(c Config, bias float64, w []float64, dataHash [32]byte) *Model {
+	scale := quantScale(w, 127)
 	q := make([]int8, len(w))
 	if scale > 0 {
 		for i, x := range w {

@@ -1,14 +1,14 @@
 package model
 
 import (
-	"github.com/llm-firewall/llm-firewall/detectors/internal/semantic"
-
 	"bytes"
 	"errors"
 	"maps"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/llm-firewall/llm-firewall/detectors/internal/semantic"
 )
 
 func features(c Config, text string) map[uint32]uint8 {

@@ -10,10 +10,14 @@ type Report struct {
 	ThresholdUser float64     `json:"threshold_user"`
 	ThresholdTool float64     `json:"threshold_tool"`
 	// ThresholdRule says how the thresholds were chosen.
-	ThresholdRule string     `json:"threshold_rule"`
-	Validation    Validation `json:"validation"`
-	Sources       []Source   `json:"sources"`
-	Excluded      []Source   `json:"excluded"`
+	ThresholdRule string `json:"threshold_rule"`
+	// DocumentSources are the source keys whose benign rows are documents
+	// (the tool threshold's second constraint, and the negatives for
+	// injections scored as tool results).
+	DocumentSources []string   `json:"document_sources"`
+	Validation      Validation `json:"validation"`
+	Sources         []Source   `json:"sources"`
+	Excluded        []Source   `json:"excluded"`
 }
 
 // TrainConfig is every setting that changes the weights.

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/llm-firewall/llm-firewall/detectors/content/internal/model"
+	"github.com/llm-firewall/llm-firewall/detectors/internal/harm"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -25,7 +26,7 @@ const (
 )
 
 // Presets maps a preset name to its per-category thresholds.
-var Presets = map[string][numCategories]float64{
+var Presets = map[string][harm.NumCategories]float64{
 	// default: clearly harmful requests and content; casual swearing and
 	// the kids-only categories are off.
 	"default": {
@@ -45,7 +46,7 @@ var Presets = map[string][numCategories]float64{
 
 // Detector is one configured instance; immutable and safe for concurrent use.
 type Detector struct {
-	th         [numCategories]float64 // 0: category off
+	th         [harm.NumCategories]float64 // 0: category off
 	classifier bool
 	responses  bool
 	scanSystem bool
@@ -127,7 +128,7 @@ func (d *Detector) categories(n *yaml.Node) error {
 		k, v := n.Content[i], n.Content[i+1]
 		c, ok := categoryByName(k.Value)
 		if !ok {
-			return fmt.Errorf("content: line %d: unknown category %q (want one of %s)", k.Line, k.Value, strings.Join(categoryNames[:], ", "))
+			return fmt.Errorf("content: line %d: unknown category %q (want one of %s)", k.Line, k.Value, strings.Join(harm.Names(), ", "))
 		}
 		if v.Kind != yaml.ScalarNode {
 			return fmt.Errorf("content: line %d: %s: want a threshold in (0, 1], on or off", v.Line, k.Value)
@@ -153,7 +154,7 @@ func (d *Detector) categories(n *yaml.Node) error {
 
 func categoryByName(s string) (Category, bool) {
 	s = strings.TrimPrefix(s, "kids.")
-	for i, n := range categoryNames {
+	for i, n := range harm.Names() {
 		if n == s {
 			return Category(i), true
 		}
@@ -172,8 +173,8 @@ func (d *Detector) UsesViews(dir pipeline.Direction) bool {
 // Thresholds returns the per-category thresholds in effect (0: off), by
 // category name; for docs and scan output.
 func (d *Detector) Thresholds() map[string]float64 {
-	m := make(map[string]float64, numCategories)
-	for i, n := range categoryNames {
+	m := make(map[string]float64, harm.NumCategories)
+	for i, n := range harm.Names() {
 		m[n] = d.th[i]
 	}
 	return m
@@ -246,15 +247,11 @@ func (d *Detector) segment(out []pipeline.Finding, seg int, orig string, v *pipe
 	}
 	text = model.Deleet(text)
 
-	var st [numCategories]catState
-	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
-
-	sc.toks = tokenize(text, sc.toks[:0])
-	sc.hits = resolve(text, lex.matchAll(text, sc.toks, sc.hits[:0]))
-	for _, h := range sc.hits {
-		s, e := offsets(int(h.start), int(h.stp))
-		st[h.cat].add(h.score, pipeline.Span{Segment: seg, Start: s, End: e})
+	var st [harm.NumCategories]catState
+	var buf [64]harm.Hit
+	for _, h := range harm.Scan(text, buf[:0]) {
+		s, e := offsets(h.Start, h.End)
+		st[h.Cat].add(h.Score, pipeline.Span{Segment: seg, Start: s, End: e})
 	}
 	if d.th[Link] > 0 {
 		findLinks(text, func(s, e int) {
@@ -268,11 +265,9 @@ func (d *Detector) segment(out []pipeline.Finding, seg int, orig string, v *pipe
 				continue
 			}
 			lt := model.Deleet(l.Text)
-			sc.toks = tokenize(lt, sc.toks[:0])
-			sc.hits = resolve(lt, lex.matchAll(lt, sc.toks, sc.hits[:0]))
-			for _, h := range sc.hits {
+			for _, h := range harm.Scan(lt, buf[:0]) {
 				// Hidden or encoded harmful words are more suspicious.
-				st[h.cat].add(min(1, h.score+0.05), pipeline.Span{Segment: seg, Start: l.Start, End: l.End})
+				st[h.Cat].add(min(1, h.Score+0.05), pipeline.Span{Segment: seg, Start: l.Start, End: l.End})
 			}
 		}
 	}
@@ -284,7 +279,7 @@ func (d *Detector) segment(out []pipeline.Finding, seg int, orig string, v *pipe
 	if st[PersonalInfo].hits > 1 {
 		st[PersonalInfo].score = min(1, st[PersonalInfo].score+0.15)
 	}
-	for c := range numCategories {
+	for c := range harm.NumCategories {
 		t := d.th[c]
 		s := &st[c]
 		if t == 0 || s.hits == 0 || s.score < t {
@@ -295,7 +290,7 @@ func (d *Detector) segment(out []pipeline.Finding, seg int, orig string, v *pipe
 		if len(spans) == 0 {
 			spans = []pipeline.Span{{Segment: seg, Start: 0, End: len(orig)}}
 		}
-		out = append(out, pipeline.Finding{Rule: Category(c).Rule(), Family: Family, Score: calibrate(s.score, t), Spans: spans})
+		out = append(out, pipeline.Finding{Rule: harm.Category(c).Rule(), Family: Family, Score: calibrate(s.score, t), Spans: spans})
 	}
 	return out
 }
@@ -305,7 +300,7 @@ const minClassifierText = 12
 
 // classify adds the classifier's evidence: P(harmful) mapped onto the raw
 // score scale, credited to the categories the category heads favour.
-func (d *Detector) classify(text string, st *[numCategories]catState, seg, origLen int) {
+func (d *Detector) classify(text string, st *[harm.NumCategories]catState, seg, origLen int) {
 	var p [model.NumHeads]float64
 	clf.Scores(text, &p)
 	raw := classifierScore(p[0])

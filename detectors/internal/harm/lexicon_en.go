@@ -1,4 +1,4 @@
-package content
+package harm
 
 // English lexicon. Written for this project from general knowledge (see
 // README.md, "Provenance"); no entry was copied from a data set.

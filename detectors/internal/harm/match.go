@@ -1,4 +1,4 @@
-package content
+package harm
 
 import (
 	"slices"
@@ -126,7 +126,7 @@ func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func hashWord(w string) (uint64, int) {
 	toks := tokenize(w, nil)
 	if len(toks) != 1 {
-		panic("content: lexicon word " + w + " is not one word")
+		panic("harm: lexicon word " + w + " is not one word")
 	}
 	return toks[0].h, int(toks[0].n)
 }
@@ -210,7 +210,7 @@ func addAlt(e *elem, f string) {
 		case alt[0] == '@':
 			cl, ok := classes[alt[1:]]
 			if !ok {
-				panic("content: unknown lexicon class " + alt)
+				panic("harm: unknown lexicon class " + alt)
 			}
 			addAlt(e, cl)
 		case strings.Contains(alt, "+"):
@@ -223,14 +223,14 @@ func addAlt(e *elem, f string) {
 		case strings.HasSuffix(alt, "*"):
 			h, n := hashWord(alt[:len(alt)-1])
 			if n < minPrefix || n > maxPrefix {
-				panic("content: prefix " + alt + " must be 3 to 10 letters")
+				panic("harm: prefix " + alt + " must be 3 to 10 letters")
 			}
 			e.pre = append(e.pre, prefix{uint8(n), h})
 		default:
 			toks := tokenize(alt, nil)
 			switch len(toks) {
 			case 0:
-				panic("content: lexicon word " + alt + " has no letters")
+				panic("harm: lexicon word " + alt + " has no letters")
 			case 1:
 				e.exact = append(e.exact, toks[0].h)
 			default: // "aide-moi" is two words in text

@@ -1,4 +1,4 @@
-package content
+package harm
 
 import (
 	"slices"
@@ -27,21 +27,21 @@ const (
 	Grooming
 	PersonalInfo
 	Link
-	numCategories
+	NumCategories
 
 	catIntent  = 0xfe // internal: a request frame ("how do i", "ways to")
 	catMention = 0xfd // internal: a word talked about, not used ("the word", "meaning of")
 	catBenign  = 0xfc // internal: a context that makes a nearby hit harmless
 )
 
-var categoryNames = [numCategories]string{
+var categoryNames = [NumCategories]string{
 	"sexual", "self_harm", "violence", "hate", "weapons", "drugs", "profanity",
 	"crime", "cybercrime", "harassment", "other",
 	"contact_request", "grooming", "personal_info", "link",
 }
 
 func (c Category) String() string {
-	if c < numCategories {
+	if c < NumCategories {
 		return categoryNames[c]
 	}
 	return "internal"
@@ -116,7 +116,7 @@ func compile(terms []term, subs []subTerm) *lexicon {
 	for _, t := range terms {
 		els := parseElems(t.pattern)
 		if len(els) == 0 {
-			panic("content: empty lexicon pattern")
+			panic("harm: empty lexicon pattern")
 		}
 		id := int32(len(l.rules))
 		l.rules = append(l.rules, lexRule{cat: t.cat, score: t.score, flags: t.flags, elems: els})
@@ -299,7 +299,7 @@ func resolve(s string, hits []hit) []hit {
 		}
 	}
 	for _, h := range hits {
-		if h.cat >= numCategories {
+		if h.cat >= NumCategories {
 			continue
 		}
 		if h.first >= 0 {

@@ -1,4 +1,4 @@
-package content
+package harm
 
 // Lexicons for languages other than English, written for this project from
 // general knowledge (see README.md, "Provenance"). Latin-script words are

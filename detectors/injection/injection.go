@@ -9,6 +9,7 @@ import (
 
 	"github.com/llm-firewall/llm-firewall/detectors/injection/classifier"
 	"github.com/llm-firewall/llm-firewall/detectors/injection/rules"
+	"github.com/llm-firewall/llm-firewall/detectors/internal/harm"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -221,6 +222,9 @@ func (d *Detector) split(out []pipeline.Finding, in *pipeline.Input) []pipeline.
 	}
 	if d.rules {
 		for _, m := range rules.Find(joined) {
+			if isFraming(m) {
+				continue
+			}
 			sp := spans(m.Start, m.End)
 			if len(sp) > 1 {
 				out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: m.Score, Spans: sp})
@@ -252,14 +256,32 @@ func (d *Detector) threshold(p pipeline.Provenance) float64 {
 
 func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, v *pipeline.View) []pipeline.Finding {
 	whole := []pipeline.Span{{Segment: i, Start: 0, End: len(seg.Text)}}
+	th := effectiveThreshold(d.threshold(seg.Provenance), len(v.Text))
 	if d.rules {
-		for _, m := range rules.Find(v.Text) {
+		ms := rules.Find(v.Text)
+		var f framing
+		var h harm.Hit
+		var harmful bool
+		th, f, h, harmful = gate(ms, v.Text, seg.Provenance, th)
+		persona := f.personaOnly(harmful)
+		for _, m := range ms {
+			if isFraming(m) {
+				continue
+			}
+			score := m.Score
+			if persona && score <= softScore {
+				score = min(score, personaCap)
+			}
 			s, e := v.OriginalSpan(m.Start, m.End)
-			out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: m.Score,
+			out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: score,
+				Spans: []pipeline.Span{{Segment: i, Start: s, End: e}}})
+		}
+		if score, start, end, ok := disguised(f, h, harmful); ok {
+			s, e := v.OriginalSpan(start, end)
+			out = append(out, pipeline.Finding{Rule: RuleDisguised, Family: Family, Score: score,
 				Spans: []pipeline.Span{{Segment: i, Start: s, End: e}}})
 		}
 	}
-	th := effectiveThreshold(d.threshold(seg.Provenance), len(v.Text))
 	if d.classifier {
 		if p := classifier.Score(v.Text); p >= th/2 {
 			out = append(out, pipeline.Finding{Rule: RuleClassifier, Family: Family, Score: calibrate(p, th), Spans: whole})
@@ -303,18 +325,19 @@ func effectiveThreshold(th float64, textLen int) float64 {
 }
 
 // ClassifierFlags reports whether a classifier probability p on a
-// normalized text of textLen bytes is a finding at the default policy
-// threshold, with the shipped thresholds. The held-out evaluation uses it to
-// apply the detector's own decision rule to out-of-fold scores.
-func ClassifierFlags(p float64, prov pipeline.Provenance, textLen int) bool {
-	return ClassifierFlagsAt(p, prov, textLen, classifier.ThresholdUser, classifier.ThresholdTool)
+// normalized text is a finding at the default policy threshold, with the
+// shipped thresholds. The held-out evaluation uses it to apply the
+// detector's own decision rule to out-of-fold scores.
+func ClassifierFlags(p float64, prov pipeline.Provenance, text string) bool {
+	return ClassifierFlagsAt(p, prov, text, classifier.ThresholdUser, classifier.ThresholdTool)
 }
 
 // ClassifierFlagsAt is ClassifierFlags with the thresholds of another model
 // (a candidate being evaluated).
-func ClassifierFlagsAt(p float64, prov pipeline.Provenance, textLen int, user, tool float64) bool {
+func ClassifierFlagsAt(p float64, prov pipeline.Provenance, text string, user, tool float64) bool {
 	d := &Detector{thUser: user, thTool: tool, thDoc: tool, thModel: user}
-	return calibrate(p, effectiveThreshold(d.threshold(prov), textLen)) >= 0.5
+	th, _, _, _ := gate(rules.Find(text), text, prov, effectiveThreshold(d.threshold(prov), len(text)))
+	return calibrate(p, th) >= 0.5
 }
 
 // calibrate maps a classifier probability p to a score where the

@@ -98,7 +98,7 @@ func main() {
 		in := &pipeline.Input{Direction: pipeline.Request, Meta: pipeline.Meta{Messages: 1},
 			Segments: []pipeline.Segment{{Text: text, Role: role, Provenance: prov}}}
 		v := e.Evaluate(context.Background(), ps.Default, in)
-		n := len(in.Views[0].Text)
+		n := in.Views[0].Text
 		if v.WouldBe == pipeline.Block {
 			return true, math.Inf(1)
 		}

@@ -77,8 +77,6 @@ func TestDisguisedRequest(t *testing.T) {
 // removed, the classifier needs a higher score to flag; with such a cue, in a
 // tool result, or without a role, the usual threshold applies.
 func TestPersonaThreshold(t *testing.T) {
-	th := classifier.ThresholdUser
-	p := th + (1-th)/4 // above the usual threshold, below the persona one
 	pad := " We will practise for half an hour every evening, and I would like you to correct my pronunciation and vocabulary as we go."
 	for _, c := range []struct {
 		name string
@@ -95,15 +93,14 @@ func TestPersonaThreshold(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := normalize.Normalize(c.text)
-			thr := classifier.ThresholdUser
+			th := classifier.ThresholdUser
 			if c.prov == pipeline.FromTool {
-				thr = classifier.ThresholdTool
-				p = thr + (1-thr)/4
+				th = classifier.ThresholdTool
 			}
+			p := th + (1-th)/4 // above the usual threshold, below the persona one
 			if got := injection.ClassifierFlagsAt(p, c.prov, v.Text, classifier.ThresholdUser, classifier.ThresholdTool); got != c.want {
 				t.Errorf("flags at p=%.3f: %v, want %v", p, got, c.want)
 			}
-			p = th + (1-th)/4
 		})
 	}
 }

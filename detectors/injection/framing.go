@@ -19,7 +19,7 @@ const RuleDisguised = "injection.jailbreak.disguised"
 
 // framing is what the framing cues of one text say.
 type framing struct {
-	kinds   int  // framing kinds present (role-play, fiction, hypothetical, pretext, refusal suppression, forced prefix)
+	kinds   int  // framing kinds present (role-play, fiction, hypothetical, pretext, refusal suppression, forced prefix, unlock)
 	persona bool // a role is assigned
 	unlock  bool // a cue that rules are removed, privileges claimed or forbidden output asked for
 	strong  bool // a rule that blocks on its own fired
@@ -38,7 +38,7 @@ const (
 // readFraming sorts the rule matches of one text into framing cues.
 func readFraming(ms []rules.Match) framing {
 	var f framing
-	var seen [6]bool
+	var seen [7]bool
 	mark := func(k int, m rules.Match) {
 		if !seen[k] {
 			seen[k] = true
@@ -60,6 +60,9 @@ func readFraming(ms []rules.Match) framing {
 		case m.Rule == "injection.framing.pretext":
 			mark(3, m)
 		case m.Rule == "injection.framing.unlock":
+			f.unlock = true
+			mark(6, m)
+		case m.Rule == "injection.framing.forbidden":
 			f.unlock = true
 		case m.Family == "refusal_suppression":
 			mark(4, m)
@@ -85,9 +88,15 @@ func harmfulCategory(c harm.Category) bool {
 // "poison her" counts once a framing and a request for a method surround it.
 const harmFloor = 0.35
 
+// harmStrong: a hit at or above it is an action on a harmful object with
+// its request frame ("write ransomware", "synthesise MDMA", "make a pipe
+// bomb"; the lexicon's 0.85-0.9 entries); a framing around it is enough. A
+// topic word ("ransomware", 0.75 at most) needs a request for a method near.
+const harmStrong = 0.8
+
 // methodRe is a request for a method: how to, step by step, in detail, a
 // recipe, instructions, working code (en, de, fr, es, pt, it, ru, zh, ja).
-var methodRe = regexp.MustCompile(`\b(?:how (?:to|do i|do you|do we|does one|would|can|could|should|did|he|she|they|much|many)\b|step[- ]by[- ]step|in (?:\w+ )?detail\b|detailed (?:instructions|steps|guide|description|explanation|recipe|plan)|exact(?:ly)? how|precise (?:instructions|steps|quantities|amounts|details)|instructions (?:for|on|to)\b|recipe|tutorial|guide (?:to|on|for)\b|teach (?:me|us|him|her|them|the)\b|show (?:me|us) how|walk (?:me|us) through|(?:the )?(?:best|easiest|quickest|safest) way to\b|ways to\b|working (?:code|script|exploit|example|program)|write (?:a |an |the |me a |me an )?(?:\w+ )?(?:code|script|program|malware|virus|keylogger|ransomware|exploit|trojan|worm|phishing)\b|what (?:poison|chemicals?|ingredients|materials|dose|amount|tools)\b|ingredients|quantities)|(?:wie (?:man|ich|kann)|schritt für schritt|schritt fur schritt|anleitung|genau erklär|genau erklar|rezept)|(?:comment (?:faire|fabriquer|pirater|créer|creer|tuer|obtenir|préparer|preparer|voler)|étape par étape|etape par etape|recette|en détail|en detail|instructions)|(?:cómo|como (?:hacer|fabricar|crear|matar|hackear|conseguir|preparar|robar)|paso a paso|receta|instrucciones|en detalle)|(?:como (?:fazer|fabricar|criar|matar|hackear|conseguir|preparar|roubar)|passo a passo|receita|instruções|instrucoes|em detalhe)|(?:come (?:fare|fabbricare|creare|uccidere|hackerare|ottenere|preparare|rubare)|passo dopo passo|ricetta|istruzioni|in dettaglio)|(?:как (?:сделать|изготовить|создать|убить|взломать|получить|приготовить|украсть)|пошагов|инструкц|рецепт|подробно)|如何|怎么|怎麼|怎样|怎樣|步骤|步驟|教程|配方|详细|詳細|方法|手順|作り方|やり方|詳しく`)
+var methodRe = regexp.MustCompile(`\b(?:how (?:to|do i|do you|do we|does one|would|can|could|should|did|he|she|they|much|many)\b|step[- ]by[- ]step|in (?:\w+ )?detail\b|detailed (?:instructions|steps|guide|description|explanation|recipe|plan)|exact(?:ly)? how|precise (?:instructions|steps|quantities|amounts|details)|instructions (?:for|on|to)\b|recipe|tutorial|guide (?:to|on|for)\b|teach (?:me|us|him|her|them|the)\b|show (?:me|us) how|walk (?:me|us) through|(?:the )?(?:best|easiest|quickest|safest) way to\b|ways to\b|working (?:code|script|exploit|example|program)|write (?:a |an |the |me a |me an )?(?:\w+ )?(?:code|script|program|malware|virus|keylogger|ransomware|exploit|trojan|worm|phishing)\b|what (?:poison|chemicals?|ingredients|materials|dose|amount|tools)\b|ingredients|quantities|(?:a |the )?(?:dependable|reliable|effective|easy|simple|good|surefire|quick|best|easiest|quickest|safest|cheapest|untraceable) (?:way|method|means) to\b|synthesis (?:route|procedure|steps)|reagents|(?:fatal|lethal|deadly|what) (?:dose|dosage|amount)|which (?:substance|poison|drug|chemical)s?\b|source code|payloads?\b|word for word|full list|exact (?:lines|words|steps|amounts)|walk(?:s|ing)? (?:\w+ ){0,2}through|(?:explain|describe|tell)(?:s)? (?:\w+ )?how\b|first you)|(?:wie (?:man|ich|kann)|schritt für schritt|schritt fur schritt|anleitung|genau erklär|genau erklar|rezept)|(?:comment (?:faire|fabriquer|pirater|créer|creer|tuer|obtenir|préparer|preparer|voler)|étape par étape|etape par etape|recette|en détail|en detail|instructions)|(?:cómo|como (?:hacer|fabricar|crear|matar|hackear|conseguir|preparar|robar)|paso a paso|receta|instrucciones|en detalle)|(?:como (?:fazer|fabricar|criar|matar|hackear|conseguir|preparar|roubar)|passo a passo|receita|instruções|instrucoes|em detalhe)|(?:come (?:fare|fabbricare|creare|uccidere|hackerare|ottenere|preparare|rubare)|passo dopo passo|ricetta|istruzioni|in dettaglio)|(?:как (?:сделать|изготовить|создать|убить|взломать|получить|приготовить|украсть)|пошагов|инструкц|рецепт|подробно)|如何|怎么|怎麼|怎样|怎樣|步骤|步驟|教程|配方|详细|詳細|方法|手順|作り方|やり方|詳しく`)
 
 // Near bounds, in bytes of the scanned text: a request for a method governs
 // the harmful words that follow it closely ("explain step by step how to
@@ -112,7 +121,7 @@ func harmfulRequest(text string, f framing) (harm.Hit, bool) {
 			continue
 		}
 		lo, hi := max(0, h.Start-methodBefore), min(len(text), h.End+methodAfter)
-		if methodRe.MatchString(text[lo:hi]) {
+		if h.Score >= harmStrong || methodRe.MatchString(text[lo:hi]) {
 			best, ok = h, true
 		}
 	}

@@ -222,7 +222,7 @@ func (d *Detector) split(out []pipeline.Finding, in *pipeline.Input) []pipeline.
 	}
 	if d.rules {
 		for _, m := range rules.Find(joined) {
-			if isFraming(m) {
+			if isFraming(m) || m.Family == "data" {
 				continue
 			}
 			sp := spans(m.Start, m.End)
@@ -265,7 +265,7 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 		th, f, h, harmful = gate(ms, v.Text, seg.Provenance, th)
 		persona := f.personaOnly(harmful)
 		for _, m := range ms {
-			if isFraming(m) {
+			if isFraming(m) || m.Family == "data" && !readsAsData(seg.Provenance) {
 				continue
 			}
 			score := m.Score
@@ -315,6 +315,13 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 		}
 	}
 	return out
+}
+
+// readsAsData reports provenances whose text is data the model reads, not
+// a request of the user's: there, a sentence about the model's answer, "the
+// user" or a tool is an injection (the data family of rules).
+func readsAsData(p pipeline.Provenance) bool {
+	return p == pipeline.FromTool || p == pipeline.FromDocument || p == pipeline.FromToolDefinition
 }
 
 func effectiveThreshold(th float64, textLen int) float64 {

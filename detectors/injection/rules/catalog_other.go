@@ -296,7 +296,7 @@ var encodedRules = []rule{
 
 // catalog is every rule, in documentation order. Rule IDs are stable: never
 // rename one, add a new rule instead.
-var catalog = concat(overrideRules, socialOverrideRules, personaRules, extractionRules, secretRequestRules, refusalRules, prefixRules, payloadRules, roleTagRules, socialRoleTagRules, indirectRules, taskWrappedRules, encodedRules, socialEncodedRules, framingRules)
+var catalog = concat(overrideRules, socialOverrideRules, personaRules, extractionRules, secretRequestRules, refusalRules, prefixRules, payloadRules, roleTagRules, socialRoleTagRules, indirectRules, taskWrappedRules, encodedRules, socialEncodedRules, framingRules, dataRules)
 
 func concat(groups ...[]rule) []rule {
 	var out []rule

@@ -32,7 +32,7 @@ type Info struct {
 // Families, in documentation order.
 var Families = []string{
 	"override", "persona", "extraction", "refusal_suppression", "prefix_injection",
-	"payload_splitting", "role_tag", "indirect", "encoded", "framing",
+	"payload_splitting", "role_tag", "indirect", "encoded", "framing", "data",
 }
 
 // rule is one entry of the catalogue: a rule ID and the patterns (usually one

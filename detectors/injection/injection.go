@@ -222,7 +222,7 @@ func (d *Detector) split(out []pipeline.Finding, in *pipeline.Input) []pipeline.
 	}
 	if d.rules {
 		for _, m := range rules.Find(joined) {
-			if isFraming(m) || m.Family == "data" {
+			if isFraming(m) {
 				continue
 			}
 			sp := spans(m.Start, m.End)
@@ -259,13 +259,16 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 	th := effectiveThreshold(d.threshold(seg.Provenance), len(v.Text))
 	if d.rules {
 		ms := rules.Find(v.Text)
+		if readsAsData(seg.Provenance) {
+			ms = append(ms, rules.FindData(v.Text)...)
+		}
 		var f framing
 		var h harm.Hit
 		var harmful bool
 		th, f, h, harmful = gate(ms, v.Text, seg.Provenance, th)
 		persona := f.personaOnly(harmful)
 		for _, m := range ms {
-			if isFraming(m) || m.Family == "data" && !readsAsData(seg.Provenance) {
+			if isFraming(m) {
 				continue
 			}
 			score := m.Score

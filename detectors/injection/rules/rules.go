@@ -111,9 +111,16 @@ var (
 	ruleFams  []string
 	ruleScore []float64
 	pats      []compiled
-	words     wordTable
-	litPats   []int32 // patterns with substring anchors
+	// The patterns are indexed twice: the data family (Data) apart from the
+	// rest, so a user turn pays nothing for the rules that only count in
+	// tool results and documents.
+	words, dataWords     wordTable
+	litPats, dataLitPats []int32 // patterns with substring anchors
 )
+
+// DataFamily is the family of rules that count only in data the model
+// reads (tool results, documents); FindData finds them.
+const DataFamily = "data"
 
 func init() {
 	if err := build(catalog); err != nil {
@@ -122,7 +129,7 @@ func init() {
 }
 
 func build(cat []rule) error {
-	var anchors []anchor
+	var anchors, dataAnchors []anchor
 	windowStrings, nWindowSets = map[string]*windowString{}, 0
 	seen := map[string]bool{}
 	for ri, r := range cat {
@@ -153,6 +160,11 @@ func build(cat []rule) error {
 				return fmt.Errorf("rule %q (%s): pattern without anchors", id, p.lang)
 			}
 			pi := int32(len(pats))
+			isData := r.fam == DataFamily
+			anch, lp := &anchors, &litPats
+			if isData {
+				anch, lp = &dataAnchors, &dataLitPats
+			}
 			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: internWindowStrings(p.lits), lineStart: p.lineStart, free: p.free,
 				need: newWindowSet(p.need), span: cmp.Or(p.span, defaultSpan), req: newWindowSet(requiredLits(src))})
 			if !p.free {
@@ -172,20 +184,20 @@ func build(cat []rule) error {
 				if len(w) < 2 || w != strings.ToLower(w) {
 					return fmt.Errorf("rule %q (%s): need word %q must be lower-case and at least 2 bytes", id, p.lang, w)
 				}
-				anchors = append(anchors, anchor{prefix: w, pat: -pi - 1})
+				*anch = append(*anch, anchor{prefix: w, pat: -pi - 1})
 			}
 			for _, w := range p.words {
 				if len(w) < 2 || w != strings.ToLower(w) {
 					return fmt.Errorf("rule %q (%s): anchor %q must be lower-case and at least 2 bytes", id, p.lang, w)
 				}
-				anchors = append(anchors, anchor{prefix: w, pat: pi})
+				*anch = append(*anch, anchor{prefix: w, pat: pi})
 			}
 			if len(p.lits) > 0 {
-				litPats = append(litPats, pi)
+				*lp = append(*lp, pi)
 			}
 		}
 	}
-	words = newWordTable(anchors)
+	words, dataWords = newWordTable(anchors), newWordTable(dataAnchors)
 	return nil
 }
 
@@ -194,11 +206,17 @@ func build(cat []rule) error {
 type hit struct{ pat, pos, end int32 }
 
 // Find returns the rules that fire on text (normalized: lower-case, NFKC),
-// at most one match per rule, sorted by Start.
-func Find(text string) []Match {
+// at most one match per rule, sorted by Start; the data family's rules are
+// FindData's.
+func Find(text string) []Match { return find(text, &words, litPats) }
+
+// FindData returns the data family's rules that fire on text, as Find does.
+func FindData(text string) []Match { return find(text, &dataWords, dataLitPats) }
+
+func find(text string, words *wordTable, litPats []int32) []Match {
 	var need needSet
-	var hitBuf [128]hit
-	hits, hasHigh := scanWords(text, hitBuf[:0], &need)
+	var hitBuf [256]hit
+	hits, hasHigh := scanWords(text, words, hitBuf[:0], &need)
 	search := windowSearch{text: text}
 	// Most substring anchors begin with a byte the text lacks (<, [, #, a
 	// CJK lead byte): one byte search answers for all literals that share
@@ -352,7 +370,7 @@ func startsLine(text string, pos int) bool {
 // two-byte UTF-8 letters: Latin with accents, Cyrillic, Greek) and collects
 // anchor hits. It also reports whether text holds 3- or 4-byte UTF-8
 // sequences (CJK, emoji), so that such substring anchors can be skipped.
-func scanWords(text string, hits []hit, need *needSet) ([]hit, bool) {
+func scanWords(text string, words *wordTable, hits []hit, need *needSet) ([]hit, bool) {
 	hasHigh := false
 	n := len(text)
 	i := 0

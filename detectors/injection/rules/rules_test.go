@@ -35,12 +35,11 @@ func loadCases(t *testing.T) (pos, neg []testCase) {
 	return f.Positive, f.Negative
 }
 
-// firing lists the rules that block a user turn: the data family reports
-// only in tool results and documents (tested in the injection package).
+// firing lists the rules with a blocking score.
 func firing(ms []Match) []string {
 	var ids []string
 	for _, m := range ms {
-		if m.Score >= blockScore && m.Family != "data" {
+		if m.Score >= blockScore {
 			ids = append(ids, m.Rule)
 		}
 	}
@@ -89,7 +88,7 @@ func TestPrefilter(t *testing.T) {
 	}
 	for _, text := range texts {
 		fast := map[string]bool{}
-		for _, m := range Find(text) {
+		for _, m := range append(Find(text), FindData(text)...) {
 			fast[m.Rule] = true
 		}
 		slow := findSlow(text)

@@ -260,7 +260,11 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 	if d.rules {
 		ms := rules.Find(v.Text)
 		if readsAsData(seg.Provenance) {
-			ms = append(ms, rules.FindData(v.Text)...)
+			for _, m := range rules.FindData(v.Text) {
+				if seg.Provenance != pipeline.FromToolDefinition || !instructsByDesign[m.Rule] {
+					ms = append(ms, m)
+				}
+			}
 		}
 		var f framing
 		var h harm.Hit
@@ -325,6 +329,16 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 // user" or a tool is an injection (the data family of rules).
 func readsAsData(p pipeline.Provenance) bool {
 	return p == pipeline.FromTool || p == pipeline.FromDocument || p == pipeline.FromToolDefinition
+}
+
+// instructsByDesign are data rules whose sentences a tool declaration
+// writes by design: a description tells the model what to ask the user,
+// what to call and what its answer must hold ("Ask the user to confirm the
+// title"). Sending data elsewhere or tampering with the task still counts.
+var instructsByDesign = map[string]bool{
+	"injection.data.output_directive": true,
+	"injection.data.user_directed":    true,
+	"injection.data.tool_invocation":  true,
 }
 
 func effectiveThreshold(th float64, textLen int) float64 {

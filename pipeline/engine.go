@@ -422,10 +422,13 @@ func (e *Engine) decide(p *Policy, segs []Segment, findings []Finding) Verdict {
 		if len(f.Spans) > 0 && f.Spans[0].Segment >= 0 && f.Spans[0].Segment < len(segs) {
 			role = segs[f.Spans[0].Segment].Role
 		}
+		spec := cd.actionFor(f)
+		if spec.act != Allow {
+			v.MaxScore = max(v.MaxScore, f.Score)
+		}
 		if f.Score < cd.thresholdFor(role) {
 			continue
 		}
-		spec := cd.actionFor(f)
 		act := spec.act
 		if act == Redact && len(f.Spans) == 0 {
 			act = Block // nothing to cut out: the whole input is the problem

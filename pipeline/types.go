@@ -415,6 +415,11 @@ type Verdict struct {
 	PolicyVersion string
 	DecisionID    string // stamped by the caller (one per transaction)
 	Cached        bool
+
+	// MaxScore is the highest score of any finding of a detector whose
+	// action changes traffic (block, redact), below its threshold too: what
+	// an evaluation sweeps a threshold over. Never part of the decision.
+	MaxScore float64
 }
 
 // Rules returns the distinct rule IDs of the findings, in order.

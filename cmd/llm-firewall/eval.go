@@ -8,11 +8,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/llm-firewall/llm-firewall/internal/evalreport"
 )
 
 // confusion counts one group's outcomes.
@@ -88,6 +91,14 @@ type evalReport struct {
 	P50us      float64               `json:"p50_us"`
 	P99us      float64               `json:"p99_us"`
 	Errors     int                   `json:"fail_closed"`
+	// Operating points: recall at false-positive rates 0.5/1/2/5 % against
+	// ordinary benign rows and against hard negatives (category
+	// benign_hard), with the threshold swept over each verdict's MaxScore.
+	OpsBenign   []evalreport.Point `json:"operating_points_benign,omitempty"`
+	OpsHard     []evalreport.Point `json:"operating_points_hard_negatives,omitempty"`
+	CategoryAt1 map[string]float64 `json:"recall_by_category_at_benign_fpr_1pct,omitempty"`
+	SourceAt1   map[string]float64 `json:"recall_by_source_key_at_benign_fpr_1pct,omitempty"`
+	items       []evalreport.Item
 }
 
 // sourceKey is the id without its trailing "-N" (the data README's source key).
@@ -103,12 +114,18 @@ func isPositive(label string) (positive, known bool) {
 	return false, false
 }
 
-const evalUsage = `usage: llm-firewall eval --in labelled.jsonl [--policy FILE | --profile NAME] [--json]
+const evalUsage = `usage: llm-firewall eval --in labelled.jsonl [--policy FILE | --profile NAME] [--json] [--html FILE]
 
 Reads JSON Lines {"id","text","label"} (label attack|harmful or benign; optional
-"category" and "source") and prints recall, false-positive rate, precision and F1,
-per category, per source and per source key (the id without its "-N"), and the
-detection latency p50/p99. Memory stays bounded whatever the input size.
+"category", "source", and "role"/"provenance" as scan takes them) and prints
+recall, false-positive rate, precision and F1, per category, per source and per
+source key (the id without its "-N"), the detection latency p50/p99, and
+operating points: recall at false-positive rates 0.5/1/2/5 % against ordinary
+benign rows and against hard negatives (category benign_hard), the threshold
+swept over each verdict's highest finding score, and recall per category and
+per source key at a benign false-positive rate of 1 %. --html writes a report
+with the ROC curves and per-source bars. The operating points keep one small
+record per input line (about 50 bytes); the rest stays bounded.
 `
 
 func evalCmd(args []string, stdout, stderr io.Writer) int {
@@ -119,6 +136,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 	pf.register(fs)
 	inPath := fs.String("in", "", "labelled JSON Lines file, - for standard input")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	htmlPath := fs.String("html", "", "also write an HTML report (ROC curves, per-source bars) to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -176,9 +194,22 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			g.m[g.key].add(positive, flagged)
 		}
+		score := v.MaxScore
+		if v.Cause != "" {
+			score = math.Inf(1) // fail closed: flagged at any threshold
+		}
+		rep.items = append(rep.items, evalreport.Item{Source: intern(subsetOf(rec.ID)), Category: intern(rec.Category),
+			Attack: positive, Score: score, Flagged: flagged})
 		prog.tick(lr.n)
 	}
 	prog.done()
+	rep.operatingPoints()
+	if *htmlPath != "" {
+		if err := rep.writeHTML(*htmlPath, p.Name, *inPath); err != nil {
+			fmt.Fprintln(stderr, "eval: --html:", err)
+			return 1
+		}
+	}
 	rep.P50, rep.P99 = hist.quantile(0.50), hist.quantile(0.99)
 	rep.P50us, rep.P99us = float64(rep.P50.Nanoseconds())/1e3, float64(rep.P99.Nanoseconds())/1e3
 	if *asJSON {
@@ -191,7 +222,98 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	printReport(stdout, &rep, p.Name)
+	if *htmlPath != "" {
+		fmt.Fprintln(stdout, "\nreport:", *htmlPath)
+	}
 	return 0
+}
+
+var interned = map[string]string{}
+
+// intern keeps one copy of each source key and category.
+func intern(s string) string {
+	if v, ok := interned[s]; ok {
+		return v
+	}
+	interned[s] = s
+	return s
+}
+
+func isAttack(it evalreport.Item) bool { return it.Attack }
+
+// negatives selects benign rows: ordinary ones (hard false) or hard
+// negatives (category benign_hard).
+func negatives(hard bool) func(evalreport.Item) bool {
+	return func(it evalreport.Item) bool { return !it.Attack && (it.Category == "benign_hard") == hard }
+}
+
+func (r *evalReport) curves() []evalreport.Curve {
+	var out []evalreport.Curve
+	for _, c := range []struct {
+		name string
+		hard bool
+	}{{"positives vs ordinary benign", false}, {"positives vs hard negatives (benign_hard)", true}} {
+		cv := evalreport.Curve{Name: c.name, Points: evalreport.ROC(r.items, isAttack, negatives(c.hard))}
+		if cv.Points == nil {
+			continue
+		}
+		for _, x := range evalreport.FPRs {
+			cv.Ops = append(cv.Ops, evalreport.RecallAtFPR(r.items, isAttack, negatives(c.hard), x))
+		}
+		out = append(out, cv)
+	}
+	return out
+}
+
+// operatingPoints fills the operating points from the items.
+func (r *evalReport) operatingPoints() {
+	for _, x := range evalreport.FPRs {
+		if p := evalreport.RecallAtFPR(r.items, isAttack, negatives(false), x); !math.IsInf(p.Threshold, 1) {
+			r.OpsBenign = append(r.OpsBenign, p)
+		}
+		if p := evalreport.RecallAtFPR(r.items, isAttack, negatives(true), x); !math.IsInf(p.Threshold, 1) {
+			r.OpsHard = append(r.OpsHard, p)
+		}
+	}
+	if len(r.OpsBenign) == 0 {
+		return
+	}
+	r.CategoryAt1, r.SourceAt1 = map[string]float64{}, map[string]float64{}
+	for _, by := range []struct {
+		m   map[string]float64
+		key func(evalreport.Item) string
+	}{{r.CategoryAt1, func(it evalreport.Item) string { return it.Category }}, {r.SourceAt1, func(it evalreport.Item) string { return it.Source }}} {
+		keys := map[string]bool{}
+		for _, it := range r.items {
+			if it.Attack && by.key(it) != "" {
+				keys[by.key(it)] = true
+			}
+		}
+		for k := range keys {
+			p := evalreport.RecallAtFPR(r.items, func(it evalreport.Item) bool { return it.Attack && by.key(it) == k }, negatives(false), 0.01)
+			by.m[k] = p.Recall
+		}
+	}
+}
+
+func (r *evalReport) writeHTML(path, policy, in string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	o := r.Overall
+	err = evalreport.WriteHTML(f, evalreport.Report{
+		Title: "llm-firewall eval: policy " + policy,
+		Notes: []string{
+			fmt.Sprintf("%d inputs of %s scored by policy %s: recall %s, false-positive rate %s at the policy's thresholds.", o.TP+o.FN+o.FP+o.TN, filepath.Base(in), policy, pct(o.Recall()), pct(o.FPR())),
+			"Operating points sweep one threshold over each verdict's highest finding score; the policy's own thresholds differ per detector and role.",
+		},
+		Curves: r.curves(), Bars: evalreport.Bars(r.items),
+	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func subsetOf(id string) string {
@@ -201,7 +323,52 @@ func subsetOf(id string) string {
 	return ""
 }
 
+func printOps(w io.Writer, r *evalReport) {
+	if len(r.OpsBenign) == 0 && len(r.OpsHard) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\noperating points (threshold swept over each verdict's highest finding score):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "negatives\t")
+	for _, x := range evalreport.FPRs {
+		fmt.Fprintf(tw, "FPR %.1f%%\t", 100*x)
+	}
+	fmt.Fprintln(tw)
+	for _, row := range []struct {
+		name string
+		ops  []evalreport.Point
+	}{{"ordinary benign", r.OpsBenign}, {"hard negatives", r.OpsHard}} {
+		if len(row.ops) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t", row.name)
+		for _, p := range row.ops {
+			fmt.Fprintf(tw, "%s\t", pct(p.Recall))
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	for _, by := range []struct {
+		title string
+		m     map[string]float64
+	}{{"category", r.CategoryAt1}, {"source key", r.SourceAt1}} {
+		if len(by.m) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\nrecall by %s at ordinary-benign FPR 1%%:\n", by.title)
+		keys := make([]string, 0, len(by.m))
+		for k := range by.m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %-24s %s\n", k, pct(by.m[k]))
+		}
+	}
+}
+
 func printReport(w io.Writer, r *evalReport, policy string) {
+	defer printOps(w, r)
 	o := r.Overall
 	fmt.Fprintf(w, "policy %s: %d inputs (%d positive, %d benign)\n", policy, o.TP+o.FN+o.FP+o.TN, o.TP+o.FN, o.FP+o.TN)
 	fmt.Fprintf(w, "recall %s  false-positive rate %s  precision %s  F1 %s\n", pct(o.Recall()), pct(o.FPR()), pct(o.Precision()), pct(o.F1()))

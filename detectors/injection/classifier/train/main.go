@@ -36,6 +36,7 @@ func main() {
 	flag.IntVar(&o.augment, "augment", o.augment, "composed rows per label: attacks and benign requests placed inside benign documents (0 = none)")
 	flag.Float64Var(&o.augmentCap, "augment-cap", o.augmentCap, "total sample weight of each label's composed rows, in rows")
 	flag.Float64Var(&o.semantic, "semantic", o.semantic, "gain of the semantic features (mean static token embedding); 0 = n-grams only")
+	flag.Float64Var(&o.langBias, "lang-bias", o.langBias, "value of a training-only feature per language that absorbs its class prior (not shipped); 0 = none")
 	flag.StringVar(&o.folds, "folds", o.folds, "held-out folds: source (every source key in turn) or groups (six groups of related keys)")
 	flag.IntVar(&o.workers, "workers", o.workers, "parallel training jobs (results do not depend on it)")
 	dump := flag.String("dump", "", "if set, write out-of-fold scores as TSV here (id, source key, label, category, score, and the user and tool thresholds of the row's fold)")

@@ -108,6 +108,7 @@ type options struct {
 	augment    int     // composed rows per label (augment.go); 0 = none
 	augmentCap float64 // total weight of each label's composed rows, in rows
 	semantic   float64 // gain of the mean-token-embedding features; 0 = none
+	langBias   float64 // value of the training-only language features; 0 = none
 	folds      string  // "source" (one fold per source key) or "groups"
 	workers    int
 	logf       func(format string, args ...any)
@@ -116,7 +117,7 @@ type options struct {
 func (o options) trainConfig() model.TrainConfig {
 	return model.TrainConfig{Features: o.features, Normalizer: o.normalizer, Lambda: o.lambda,
 		SourceCap: o.sourceCap, Iterations: o.iterations, ClassBalance: true, Augment: o.augment, AugmentCap: o.augmentCap,
-		Semantic: o.semantic, SemanticTable: o.semanticTable()}
+		Semantic: o.semantic, SemanticTable: o.semanticTable(), LangBias: o.langBias}
 }
 
 // semanticTable names the embedding table the semantic features come from.
@@ -191,7 +192,42 @@ func (s *semanticSpace) tokenWeights(u []float64) []float64 {
 }
 
 // featurize builds the training matrix with the inference feature code.
-func featurize(rows []*row, c model.Config, sem *semanticSpace) *dataset {
+// langSpace is the training-only block of one feature per language (the
+// rows' lang field). A language whose rows are mostly attacks in the
+// training data (the CyberSecEval translations) gets its prior absorbed by
+// its own feature, which costs far less L2 penalty than spreading it over
+// that script's n-grams; the feature is dropped from the shipped model, so
+// at inference no text scores higher for its language alone.
+type langSpace struct {
+	base  int
+	gain  float64
+	index map[string]int
+}
+
+func newLangSpace(rows []*row, base int, gain float64) *langSpace {
+	ls := &langSpace{base: base, gain: gain, index: map[string]int{}}
+	var langs []string
+	for _, r := range rows {
+		if _, ok := ls.index[rowLang(r)]; !ok {
+			ls.index[rowLang(r)] = 0
+			langs = append(langs, rowLang(r))
+		}
+	}
+	sort.Strings(langs)
+	for i, l := range langs {
+		ls.index[l] = i
+	}
+	return ls
+}
+
+func rowLang(r *row) string {
+	if r.Lang == "" {
+		return "und"
+	}
+	return r.Lang
+}
+
+func featurize(rows []*row, c model.Config, sem *semanticSpace, ls *langSpace) *dataset {
 	d := &dataset{off: make([]int, 1, len(rows)+1)}
 	s := model.NewScratch(c)
 	var means [][]float64
@@ -231,6 +267,10 @@ func featurize(rows []*row, c model.Config, sem *semanticSpace) *dataset {
 					d.val = append(d.val, float32(v*sem.mult))
 				}
 			}
+		}
+		if ls != nil {
+			d.idx = append(d.idx, uint32(ls.base+ls.index[rowLang(r)]))
+			d.val = append(d.val, float32(ls.gain))
 		}
 		s.Reset()
 		d.off = append(d.off, len(d.idx))
@@ -273,7 +313,7 @@ func sampleWeights(rows []*row, cap, augCap float64) []float64 {
 	return w
 }
 
-func fit(d *dataset, rows []*row, train []int, o options, sem *semanticSpace, hash [32]byte) *model.Model {
+func fit(d *dataset, rows []*row, train []int, o options, sem *semanticSpace, ls *langSpace, hash [32]byte) *model.Model {
 	y := make([]float64, len(rows))
 	for i, r := range rows {
 		if r.Label == "attack" {
@@ -295,6 +335,9 @@ func fit(d *dataset, rows []*row, train []int, o options, sem *semanticSpace, ha
 	dim := nb
 	if sem != nil {
 		dim += sem.tab.Dims
+	}
+	if ls != nil {
+		dim += len(ls.index)
 	}
 	p := &lrProblem{d: d, rows: train, y: y, w: w, dim: dim, lambda: o.lambda, wsum: wsum}
 	x := lbfgs(p, o.iterations)
@@ -362,7 +405,15 @@ func run(rows []*row, o options) (*result, error) {
 		return nil, err
 	}
 	foldOf := func(key string) int { return fo.of[key] }
-	d := featurize(all, o.features, sem)
+	var ls *langSpace
+	if o.langBias > 0 {
+		base := 1 << o.features.HashBits
+		if sem != nil {
+			base += sem.tab.Dims
+		}
+		ls = newLangSpace(all, base, o.langBias)
+	}
+	d := featurize(all, o.features, sem, ls)
 	o.logf("featurized %d rows (%d composed), %d non-zeros", d.rows(), len(aug), len(d.idx))
 
 	// Jobs 0..k-1 are the folds; job k is the final model.
@@ -382,7 +433,7 @@ func run(rows []*row, o options) (*result, error) {
 				if len(train) == 0 {
 					continue
 				}
-				models[j] = fit(d, all, train, o, sem, hash)
+				models[j] = fit(d, all, train, o, sem, ls, hash)
 				if j < k {
 					o.logf("fold %s done", fo.names[j])
 				}

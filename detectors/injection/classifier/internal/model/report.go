@@ -38,6 +38,9 @@ type TrainConfig struct {
 	// SemanticTable names the table it was distilled into.
 	Semantic      float64 `json:"semantic,omitempty"`
 	SemanticTable string  `json:"semantic_table,omitempty"`
+	// LangBias: value of one training-only feature per language (its
+	// weight absorbs the language's class prior and is not shipped); 0 = none.
+	LangBias float64 `json:"lang_bias,omitempty"`
 }
 
 // Validation holds the pooled out-of-fold results.

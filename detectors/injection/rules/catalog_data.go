@@ -54,7 +54,7 @@ var dataRules = []rule{
 		desc: "Inside data, tells the model to send the conversation, its instructions, credentials or the user's data somewhere.",
 		pats: []pattern{
 			{lang: "en", need: []string{"conversation", "chat", "history", "credential", "password", "key", "token", "contacts", "inbox", "personal", "data", "session", "cookie", "prompt", "instructions", "context", "messages"}, words: []string{"send", "forward", "email", "post", "upload", "transmit", "leak", "share", "exfiltrate", "copy", "paste", "include", "embed", "encode"},
-				re: `\b(?:send|forward|email|e-mail|post|upload|transmit|leak|share|exfiltrate|copy|paste|include|embed|encode) (?:the |all |this |any |their |the user's |users' |his |her |our )?(?:entire |full |whole |previous |recent )?(?:conversation|chat history|chat log|chat|message history|messages|history|credentials|passwords?|api keys?|access tokens?|tokens|contacts|inbox|emails|personal (?:data|information|details)|user data|user's data|session|cookies|system prompt|instructions|context|context window) (?:to|with|into|in)\b|\b(?:send|forward|email|e-mail|post|upload|transmit|leak|share|exfiltrate|copy|paste|include|embed|encode) your (?:entire |full |whole )?(?:system prompt|instructions|context|context window|conversation|chat history) (?:to|with|into|in)\b`},
+				re: `\b(?:send|forward|email|e-mail|post|upload|transmit|leak|share|exfiltrate|copy|paste|include|embed|encode) (?:the |all |this |any |their |the user's |users' |the owner's |his |her |our )?(?:[^\s.]+ ){0,3}?(?:conversation|chat history|chat log|chat|message history|messages|history|credentials|passwords?|api keys?|access tokens?|tokens|contacts|inbox|emails|personal (?:data|information|details)|user data|user's data|session|cookies|system prompt|instructions|context|context window) (?:to|with|into|in)\b|\b(?:send|forward|email|e-mail|post|upload|transmit|leak|share|exfiltrate|copy|paste|include|embed|encode) your (?:entire |full |whole )?(?:system prompt|instructions|context|context window|conversation|chat history) (?:to|with|into|in)\b`},
 		},
 	},
 	{
@@ -91,6 +91,32 @@ var dataRules = []rule{
 				re: `\[(?:system|sys|admin|instructions?|important|critical)\][^\n]{0,60}\b(?:override|ignore|disregard|output|must|critical|instruction|important|new|recommend|approve|verified)`},
 			{lang: "en", need: []string{"software", "system", "tool", "program", "screener", "screening", "parser", "scanner", "grader", "evaluator", "crawler", "agent", "pipeline"}, words: []string{"note", "message", "instruction", "attention", "notice", "reminder", "memo"},
 				re: `\b(?:note|message|instructions?|attention|notice|reminder|memo)(?: \w+)? (?:to|for) (?:the |any |all )?(?:automated |automatic |ai )?(?:\w+ )?(?:software|system|tool|program|screener|screening|parser|scanner|grader|evaluator|crawler|agent|pipeline)s?\b`},
+		},
+	},
+	{
+		name: "addressed_reader", fam: "data", score: 0.7,
+		desc: "Inside data, a sentence addressed to the AI that reads or processes it (\"the assistant reading this inbox should ...\", \"any AI model summarizing these terms\", \"whoever is compiling a summary of these reviews: ...\", \"Travel-assistant instruction:\").",
+		pats: []pattern{
+			{lang: "en", need: []string{"reading", "processing", "summari", "answering", "helping", "triaging", "screening", "reviewing", "reads", "handling", "parsing", "analy", "installing", "browsing", "scheduling"}, words: []string{"ai", "llm", "gpt", "chatgpt", "copilot", "claude", "gemini", "chatbot", "bot", "language", "assistant", "agent", "model", "processor", "aggregator", "reviewer", "screener", "autonomous", "automated"},
+				re: `\b(?:ai|a\.i\.|llms?|gpt|chatgpt|copilot|claude|gemini|chatbots?|bots|language models?|(?:ai |autonomous |automated |virtual )?(?:assistants?|agents?|models?|processors?|aggregators?|reviewers?|screeners?))(?: \w+)?,? (?:that reads|who reads|reading|processing|summari[sz]ing|answering|helping|triaging|screening|reviewing|handling|parsing|analy[sz]ing|installing|browsing|scheduling)\b`},
+			{lang: "en", need: []string{"compiling", "processing", "summari", "reading", "reviewing", "screening", "triaging", "handling", "reads", "processes"}, words: []string{"whoever", "anyone", "anything", "whatever"},
+				re: `\b(?:whoever|anyone|anything|whatever (?:bot|ai|model|assistant|agent|tool|system))(?: is)? (?:compiling|processing|processes|summari[sz]ing|reading|reads|reviewing|screening|triaging|handling) (?:this|these|the|your)\b`},
+			{lang: "en", need: []string{"ai", "automated", "autonomous", "llm", "agent", "assistant", "bot", "model"}, words: []string{"to", "for"},
+				re: `\b(?:to|for) (?:any|all|the|every) (?:ai|automated|autonomous|llm)(?: \w+)? (?:agents?|assistants?|reviewers?|systems?|models?|tools?|readers?|bots?|aggregators?|processors?)\b`},
+			{lang: "en", lineStart: true, words: []string{"assistant", "ai", "agent", "bot", "system", "llm", "copilot"},
+				re: `\b(?:(?:ai )?assistants?|ai|agents?|bots?|llm|copilot(?:/agent)?|system (?:instruction|note|directive))\s?:`},
+			{lang: "en", free: true, need: []string{"instruction"}, words: []string{"instruction"},
+				re: `\b[a-z]+-(?:assistant|agent|ai|bot) instructions?\s?:`},
+		},
+	},
+	{
+		name: "processor_directive", fam: "data", score: 0.65,
+		desc: "Inside data, tells whoever processes it what to do while doing it (\"when you summarise this thread, add ...\", \"while editing this file, also change ...\", \"ignore the user's question\").",
+		pats: []pattern{
+			{lang: "en", need: []string{"tell", "add", "say", "report", "end", "include", "also", "reply", "describe", "state", "mention", "change", "set", "run", "send", "insist", "recommend", "output"}, words: []string{"when", "while", "after", "before", "once"},
+				re: `\b(?:when|while|after|before|once) (?:you(?:'re| are)? )?(?:summari[sz]|explain|analy[sz]|edit|writ|answer|read|process|pick|review|translat|describ|respond|giv)\w* (?:[^\s.]+ ){0,3}?(?:this|these|the|it)\b[^.\n]{0,80}?\b(?:tell|add|say|report|end|include|also|reply|describe|state|mention|change|set|run|send|insist|recommend|output)\b`},
+			{lang: "en", need: []string{"user"}, words: []string{"ignore", "disregard"},
+				re: `\b(?:ignore|disregard) (?:the )?user(?:'s|s')? (?:question|request|message|instructions?|query|prompt)\b`},
 		},
 	},
 }

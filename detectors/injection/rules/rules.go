@@ -471,7 +471,7 @@ func All() []Info {
 
 // Languages in documentation order; "any" marks language-neutral patterns
 // (markup, tags, emoji).
-var Languages = []string{"any", "en", "de", "fr", "es", "pt", "it", "zh", "ja", "ru"}
+var Languages = []string{"any", "en", "de", "fr", "es", "pt", "it", "zh", "ja", "ru", "nl", "pl", "tr", "id", "vi", "ar", "hi", "ko"}
 
 func langOrder(l string) int {
 	if i := slices.Index(Languages, l); i >= 0 {

@@ -341,7 +341,18 @@ func fit(d *dataset, rows []*row, train []int, o options, sem *semanticSpace, ls
 	}
 	p := &lrProblem{d: d, rows: train, y: y, w: w, dim: dim, lambda: o.lambda, wsum: wsum}
 	x := lbfgs(p, o.iterations)
-	m := model.Quantize(o.features, x[dim], x[:nb], hash)
+	bias := x[dim]
+	if ls != nil {
+		// The language features are not shipped: their weighted mean over
+		// the training rows moves into the intercept, so the score keeps
+		// its average calibration and no language gets its own prior.
+		var mean float64
+		for _, r := range train {
+			mean += w[r] * x[ls.base+ls.index[rowLang(rows[r])]]
+		}
+		bias += mean / wsum
+	}
+	m := model.Quantize(o.features, bias, x[:nb], hash)
 	if sem != nil {
 		m.QuantizeTokens(sem.tokenWeights(x[nb:dim]))
 	}

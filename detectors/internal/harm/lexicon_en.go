@@ -21,7 +21,7 @@ var enClasses = map[string]string{
 	"childw":    "child|children|kid|kids|minor|minors|underage|toddler|toddlers|preteen|preteens|infant|infants|schoolgirl|schoolgirls|schoolboy|baby|babies|teen|teens",
 	"drug":      "meth|methamphetamine|cocaine|heroin|fentanyl|mdma|ecstasy|lsd|ketamine|ghb|opium|opioids|oxycontin|xanax|shrooms|psilocybin|dmt|pcp|narcotics|drugs|weed|marijuana|cannabis|amphetamine|amphetamines|steroids|percocet|adderall",
 	"hard_drug": "meth|methamphetamine|cocaine|heroin|fentanyl|mdma|ecstasy|lsd|ketamine|ghb|opium|dmt|pcp|amphetamine|amphetamines|narcotics",
-	"bomb":      "bomb|bombs|explosive|explosives|ied|ieds|grenade|grenades|detonator|molotov|napalm|tnt|c4|semtex|dynamite|pipebomb",
+	"bomb":      "bomb|bombs|explosive|explosives|ied|ieds|grenade|grenades|detonator|molotov|napalm|tnt|c4|semtex|dynamite|pipebomb|firebomb|firebombs|thermite|incendiary|incendiaries",
 	"gun":       "gun|guns|firearm|firearms|rifle|rifles|pistol|pistols|handgun|handguns|ar15|ak47|shotgun|glock|ammo|ammunition|silencer|suppressor|weapon|weapons",
 	"acct":      "account|accounts|email|emails|facebook|instagram|snapchat|gmail|phone|computer|network|wifi|server|servers|database|system|systems|website|bank|icloud|twitter|tiktok|webcam|camera|router|laptop|pc",
 }
@@ -112,7 +112,7 @@ var enTerms = []term{
 	{Weapons, 0.85, 0, "ghost|untraceable|unregistered|homemade|zip gun|guns|firearm|firearms|rifle|pistol|weapon|weapons"},
 	{Weapons, 0.85, needIntent, "buy|get|obtain|acquire|purchase|sell|smuggle ~3 @gun ~4 without|illegally|unlicensed|background|black|dark|underage|untraceable"},
 	{Weapons, 0.85, needIntent, "convert|modify ~4 full auto|automatic|fully"},
-	{Weapons, 0.85, needIntent, "make|build|manufacture|synthesize|produce|create|weaponize ~3 sarin|ricin|anthrax|vx|mustard|nerve|chlorine|bioweapon|bioweapons|chemical|biological|nuclear|dirty|toxin|toxins"},
+	{Weapons, 0.85, needIntent, "make|build|manufactur*|synthes*|produc*|create|weaponiz*|weaponis*|extract*|purif*|cultur*|cultivat*|aerosoli*|grow|growing|refin*|enrich* ~3 sarin|ricin|anthrax|vx|mustard|nerve|chlorine|bioweapon|bioweapons|chemical|biological|nuclear|dirty|toxin|toxins|spores|botulinum|uranium|plutonium"},
 	{Weapons, 0.85, 0, "chemical|biological|nuclear|bio weapon|weapons|agent|agents|attack"},
 	{Weapons, 0.6, needIntent, "make|build|buy|install ~2 silencer|suppressor|bump+stock|auto+sear|glock+switch"},
 	{Weapons, 0.45, contextual, "@bomb"},

@@ -113,7 +113,7 @@ var dataRules = []rule{
 		name: "processor_directive", fam: "data", score: 0.65,
 		desc: "Inside data, tells whoever processes it what to do while doing it (\"when you summarise this thread, add ...\", \"while editing this file, also change ...\", \"ignore the user's question\").",
 		pats: []pattern{
-			{lang: "en", need: []string{"tell", "add", "say", "report", "end", "include", "also", "reply", "describe", "state", "mention", "change", "set", "run", "send", "insist", "recommend", "output"}, words: []string{"when", "while", "after", "before", "once"},
+			{lang: "en", span: 240, need: []string{"tell", "add", "say", "report", "end", "include", "also", "reply", "describe", "state", "mention", "change", "set", "run", "send", "insist", "recommend", "output"}, words: []string{"when", "while", "after", "before", "once"},
 				re: `\b(?:when|while|after|before|once) (?:you(?:'re| are)? )?(?:summari[sz]|explain|analy[sz]|edit|writ|answer|read|process|pick|review|translat|describ|respond|giv)\w* (?:[^\s.]+ ){0,3}?(?:this|these|the|it)\b[^.\n]{0,80}?\b(?:tell|add|say|report|end|include|also|reply|describe|state|mention|change|set|run|send|insist|recommend|output)\b`},
 			{lang: "en", need: []string{"user"}, words: []string{"ignore", "disregard"},
 				re: `\b(?:ignore|disregard) (?:the )?user(?:'s|s')? (?:question|request|message|instructions?|query|prompt)\b`},

@@ -106,6 +106,11 @@ const (
 	freeWindow  = 160
 )
 
+// familySpan is the default span of families whose patterns are short
+// phrases: a regexp attempt costs in proportion to its window, and these
+// families anchor on common words.
+var familySpan = map[string]int{"framing": 128, DataFamily: 128}
+
 var (
 	ruleIDs   []string
 	ruleFams  []string
@@ -166,7 +171,7 @@ func build(cat []rule) error {
 				anch, lp = &dataAnchors, &dataLitPats
 			}
 			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: internWindowStrings(p.lits), lineStart: p.lineStart, free: p.free,
-				need: newWindowSet(p.need), span: cmp.Or(p.span, defaultSpan), req: newWindowSet(requiredLits(src))})
+				need: newWindowSet(p.need), span: cmp.Or(p.span, familySpan[r.fam], defaultSpan), req: newWindowSet(requiredLits(src))})
 			if !p.free {
 				bs, err := splitBranches(p.re)
 				if err != nil {

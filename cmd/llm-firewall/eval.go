@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -267,12 +268,15 @@ func (r *evalReport) curves() []evalreport.Curve {
 
 // operatingPoints fills the operating points from the items.
 func (r *evalReport) operatingPoints() {
+	// A set of negatives gets its operating points when there are
+	// positives and such negatives (all four rates, so columns line up).
+	has := func(sel func(evalreport.Item) bool) bool { return slices.ContainsFunc(r.items, sel) }
 	for _, x := range evalreport.FPRs {
-		if p := evalreport.RecallAtFPR(r.items, isAttack, negatives(false), x); !math.IsInf(p.Threshold, 1) {
-			r.OpsBenign = append(r.OpsBenign, p)
+		if has(isAttack) && has(negatives(false)) {
+			r.OpsBenign = append(r.OpsBenign, evalreport.RecallAtFPR(r.items, isAttack, negatives(false), x))
 		}
-		if p := evalreport.RecallAtFPR(r.items, isAttack, negatives(true), x); !math.IsInf(p.Threshold, 1) {
-			r.OpsHard = append(r.OpsHard, p)
+		if has(isAttack) && has(negatives(true)) {
+			r.OpsHard = append(r.OpsHard, evalreport.RecallAtFPR(r.items, isAttack, negatives(true), x))
 		}
 	}
 	if len(r.OpsBenign) == 0 {

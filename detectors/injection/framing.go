@@ -3,6 +3,7 @@ package injection
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/llm-firewall/llm-firewall/detectors/injection/rules"
 	"github.com/llm-firewall/llm-firewall/detectors/internal/harm"
@@ -64,6 +65,11 @@ func readFraming(ms []rules.Match) framing {
 			mark(6, m)
 		case m.Rule == "injection.framing.forbidden":
 			f.unlock = true
+		case m.Rule == "injection.refusal_suppression.regardless_of_ethics":
+			// an answer regardless of legality or harm is forbidden output
+			// asked for, not a persona's manner
+			mark(4, m)
+			f.unlock = true
 		case m.Family == "refusal_suppression":
 			mark(4, m)
 			f.strong = f.strong || m.Score > softScore
@@ -117,7 +123,7 @@ func harmfulRequest(text string, f framing) (harm.Hit, bool) {
 		if !harmfulCategory(h.Cat) || h.Score < harmFloor || ok && h.Score <= best.Score {
 			continue
 		}
-		if h.Start-f.first.End > framingNear || f.first.Start-h.End > framingNear {
+		if (h.Start-f.first.End > framingNear || f.first.Start-h.End > framingNear) && !framedNear(text, h) {
 			continue
 		}
 		lo, hi := max(0, h.Start-methodBefore), min(len(text), h.End+methodAfter)
@@ -126,6 +132,20 @@ func harmfulRequest(text string, f framing) (harm.Hit, bool) {
 		}
 	}
 	return best, ok
+}
+
+// framedNear reports a framing cue within framingNear bytes of h. Find
+// reports each rule once, at its first match, so a harmless framing far
+// earlier in a long text would otherwise hide the one next to the request.
+func framedNear(text string, h harm.Hit) bool {
+	lo, hi := max(0, h.Start-framingNear), min(len(text), h.End+framingNear)
+	for lo > 0 && !utf8.RuneStart(text[lo]) {
+		lo--
+	}
+	for hi < len(text) && !utf8.RuneStart(text[hi]) {
+		hi++
+	}
+	return readFraming(rules.Find(text[lo:hi])).kinds > 0
 }
 
 // personaOnly reports a role-play request with no cue of removing rules,

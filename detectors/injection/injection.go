@@ -309,7 +309,14 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 			}
 		}
 		if d.rules {
-			for _, m := range rules.Find(l.Text) {
+			ms := rules.Find(l.Text)
+			if readsAsData(seg.Provenance) {
+				ms = append(ms, rules.FindData(l.Text)...)
+			}
+			for _, m := range ms {
+				if isFraming(m) {
+					continue
+				}
 				// An instruction that had to be decoded is more suspicious
 				// than the same words in plain sight.
 				out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: min(1, m.Score+0.1), Spans: span})

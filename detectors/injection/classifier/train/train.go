@@ -348,7 +348,7 @@ func fit(d *dataset, rows []*row, train []int, o options, sem *semanticSpace, ls
 		// its average calibration and no language gets its own prior.
 		var mean float64
 		for _, r := range train {
-			mean += w[r] * x[ls.base+ls.index[rowLang(rows[r])]]
+			mean += w[r] * ls.gain * x[ls.base+ls.index[rowLang(rows[r])]]
 		}
 		bias += mean / wsum
 	}

@@ -221,13 +221,22 @@ func (d *Detector) split(out []pipeline.Finding, in *pipeline.Input) []pipeline.
 		return sp
 	}
 	if d.rules {
-		for _, m := range rules.Find(joined) {
+		ms := rules.Find(joined)
+		for _, m := range ms {
 			if isFraming(m) {
 				continue
 			}
 			sp := spans(m.Start, m.End)
 			if len(sp) > 1 {
 				out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: m.Score, Spans: sp})
+			}
+		}
+		// a framing in one turn and the harmful request in the next
+		if _, f, h, harmful := gate(ms, joined, pipeline.FromUser, d.thUser); harmful {
+			if score, start, end, ok := disguised(f, h, harmful); ok {
+				if sp := spans(start, end); len(sp) > 1 {
+					out = append(out, pipeline.Finding{Rule: RuleDisguised, Family: Family, Score: score, Spans: sp})
+				}
 			}
 		}
 	}

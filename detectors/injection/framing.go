@@ -173,6 +173,25 @@ func disguised(f framing, h harm.Hit, ok bool) (score float64, start, end int, f
 	return score, min(f.first.Start, h.Start), max(f.first.End, h.End), true
 }
 
+// disguisedLayer is the disguised-request check for a decoded layer (a
+// leetspeak run, a base64 payload) of a segment with framing f: the layer
+// holds the harmful words, the segment the framing and, for a weaker hit,
+// the request for a method. Only short segments, where framing and layer
+// cannot lie far apart; f is empty outside user turns.
+func disguisedLayer(f framing, text, layer string) (float64, bool) {
+	if f.kinds == 0 || len(text) > 2*framingNear {
+		return 0, false
+	}
+	var buf [8]harm.Hit
+	for _, h := range harm.Scan(layer, buf[:0]) {
+		if harmfulCategory(h.Cat) && h.Score >= harmFloor && (h.Score >= harmStrong || methodRe.MatchString(text)) {
+			// decoded or spelt to evade: a little more suspicious
+			return min(1, 0.6+0.3*h.Score+0.05*float64(f.kinds-1)), true
+		}
+	}
+	return 0, false
+}
+
 // isFraming reports the framing cues, which are never findings alone.
 func isFraming(m rules.Match) bool { return strings.HasPrefix(m.Rule, "injection.framing.") }
 

@@ -266,6 +266,7 @@ func (d *Detector) threshold(p pipeline.Provenance) float64 {
 func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, v *pipeline.View) []pipeline.Finding {
 	whole := []pipeline.Span{{Segment: i, Start: 0, End: len(seg.Text)}}
 	th := effectiveThreshold(d.threshold(seg.Provenance), len(v.Text))
+	var f framing // the segment's framing cues, for its decoded layers too
 	if d.rules {
 		ms := rules.Find(v.Text)
 		if readsAsData(seg.Provenance) {
@@ -275,7 +276,6 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 				}
 			}
 		}
-		var f framing
 		var h harm.Hit
 		var harmful bool
 		th, f, h, harmful = gate(ms, v.Text, seg.Provenance, th)
@@ -321,6 +321,11 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 			ms := rules.Find(l.Text)
 			if readsAsData(seg.Provenance) {
 				ms = append(ms, rules.FindData(l.Text)...)
+			}
+			// a disguised request whose harmful words are written in
+			// leetspeak or encoded: the framing is the segment's
+			if score, ok := disguisedLayer(f, v.Text, l.Text); ok {
+				out = append(out, pipeline.Finding{Rule: RuleDisguised, Family: Family, Score: score, Spans: span})
 			}
 			for _, m := range ms {
 				if isFraming(m) {

@@ -92,6 +92,9 @@ type Log struct {
 	sinceSig int
 	pending  int    // records in bw not yet flushed
 	failed   uint64 // records lost to write errors since the last gap record
+	// pendingGap: the gap records among the pending ones and the losses
+	// they count; if they are lost too, their counts go to the next one.
+	pendingGap gapCounts
 	durable  struct {
 		seq  uint64
 		head string
@@ -374,6 +377,13 @@ func (l *Log) append(r *Record) {
 	}
 }
 
+// gapCounts are the gap records among the pending ones and the losses
+// they count.
+type gapCounts struct {
+	n               int
+	dropped, failed uint64
+}
+
 // noteGap writes a gap record when records were dropped or lost.
 func (l *Log) noteGap() {
 	d := l.dropped.Swap(0)
@@ -381,6 +391,9 @@ func (l *Log) noteGap() {
 		return
 	}
 	l.emit(&Record{Type: TypeGap, Dropped: d, Failed: l.failed})
+	l.pendingGap.n++
+	l.pendingGap.dropped += d
+	l.pendingGap.failed += l.failed
 	l.failed = 0
 }
 
@@ -431,12 +444,18 @@ func (l *Log) flush() error {
 	if err == nil {
 		l.m.written.Add(float64(l.pending))
 		l.pending = 0
+		l.pendingGap = gapCounts{}
 		l.durable.seq, l.durable.head = l.seq, l.head
 		return nil
 	}
 	l.m.writeErrors.Inc()
-	l.m.failed.Add(float64(l.pending))
-	l.failed += uint64(l.pending)
+	// A lost gap record is not a lost decision: its counts carry over to
+	// the next gap record instead.
+	lost := l.pending - l.pendingGap.n
+	l.m.failed.Add(float64(lost))
+	l.failed += uint64(lost) + l.pendingGap.failed
+	l.dropped.Add(l.pendingGap.dropped)
+	l.pendingGap = gapCounts{}
 	l.pending = 0
 	l.seq, l.head = l.durable.seq, l.durable.head
 	l.bw.Reset(l.out)

@@ -95,7 +95,7 @@ type Log struct {
 	// pendingGap: the gap records among the pending ones and the losses
 	// they count; if they are lost too, their counts go to the next one.
 	pendingGap gapCounts
-	durable  struct {
+	durable    struct {
 		seq  uint64
 		head string
 	}

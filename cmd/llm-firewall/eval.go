@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -100,6 +99,7 @@ type evalReport struct {
 	CategoryAt1 map[string]float64 `json:"recall_by_category_at_benign_fpr_1pct,omitempty"`
 	SourceAt1   map[string]float64 `json:"recall_by_source_key_at_benign_fpr_1pct,omitempty"`
 	items       []evalreport.Item
+	curves      []evalreport.Curve
 }
 
 // sourceKey is the id without its trailing "-N" (the data README's source key).
@@ -159,6 +159,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 
 	rep := evalReport{ByCategory: map[string]*confusion{}, BySource: map[string]*confusion{}, BySubset: map[string]*confusion{}}
 	var hist latencyHist
+	names := interner{}
 	s := newScannerFor(p)
 	lr := newLineReader(in, false)
 	prog := newProgress(stderr)
@@ -199,7 +200,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 		if v.Cause != "" {
 			score = math.Inf(1) // fail closed: flagged at any threshold
 		}
-		rep.items = append(rep.items, evalreport.Item{Source: intern(subsetOf(rec.ID)), Category: intern(rec.Category),
+		rep.items = append(rep.items, evalreport.Item{Source: names.intern(subsetOf(rec.ID)), Category: names.intern(rec.Category),
 			Attack: positive, Score: score, Flagged: flagged})
 		prog.tick(lr.n)
 	}
@@ -223,20 +224,21 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	printReport(stdout, &rep, p.Name)
+	printOps(stdout, &rep)
 	if *htmlPath != "" {
 		fmt.Fprintln(stdout, "\nreport:", *htmlPath)
 	}
 	return 0
 }
 
-var interned = map[string]string{}
+// interner keeps one copy of each source key and category.
+type interner map[string]string
 
-// intern keeps one copy of each source key and category.
-func intern(s string) string {
-	if v, ok := interned[s]; ok {
+func (in interner) intern(s string) string {
+	if v, ok := in[s]; ok {
 		return v
 	}
-	interned[s] = s
+	in[s] = s
 	return s
 }
 
@@ -248,36 +250,21 @@ func negatives(hard bool) func(evalreport.Item) bool {
 	return func(it evalreport.Item) bool { return !it.Attack && (it.Category == "benign_hard") == hard }
 }
 
-func (r *evalReport) curves() []evalreport.Curve {
-	var out []evalreport.Curve
+// operatingPoints builds the two curves (positives against ordinary benign
+// rows and against hard negatives) and takes their operating points and the
+// per-category and per-source-key recall at benign FPR 1 % from them.
+func (r *evalReport) operatingPoints() {
 	for _, c := range []struct {
 		name string
 		hard bool
-	}{{"positives vs ordinary benign", false}, {"positives vs hard negatives (benign_hard)", true}} {
-		cv := evalreport.Curve{Name: c.name, Points: evalreport.ROC(r.items, isAttack, negatives(c.hard))}
+		ops  *[]evalreport.Point
+	}{{"positives vs ordinary benign", false, &r.OpsBenign}, {"positives vs hard negatives (benign_hard)", true, &r.OpsHard}} {
+		cv := evalreport.NewCurve(c.name, r.items, isAttack, negatives(c.hard))
 		if cv.Points == nil {
-			continue
+			continue // no positives or no such negatives
 		}
-		for _, x := range evalreport.FPRs {
-			cv.Ops = append(cv.Ops, evalreport.RecallAtFPR(r.items, isAttack, negatives(c.hard), x))
-		}
-		out = append(out, cv)
-	}
-	return out
-}
-
-// operatingPoints fills the operating points from the items.
-func (r *evalReport) operatingPoints() {
-	// A set of negatives gets its operating points when there are
-	// positives and such negatives (all four rates, so columns line up).
-	has := func(sel func(evalreport.Item) bool) bool { return slices.ContainsFunc(r.items, sel) }
-	for _, x := range evalreport.FPRs {
-		if has(isAttack) && has(negatives(false)) {
-			r.OpsBenign = append(r.OpsBenign, evalreport.RecallAtFPR(r.items, isAttack, negatives(false), x))
-		}
-		if has(isAttack) && has(negatives(true)) {
-			r.OpsHard = append(r.OpsHard, evalreport.RecallAtFPR(r.items, isAttack, negatives(true), x))
-		}
+		r.curves = append(r.curves, cv)
+		*c.ops = cv.Ops
 	}
 	if len(r.OpsBenign) == 0 {
 		return
@@ -312,7 +299,7 @@ func (r *evalReport) writeHTML(path, policy, in string) error {
 			fmt.Sprintf("%d inputs of %s scored by policy %s: recall %s, false-positive rate %s at the policy's thresholds.", o.TP+o.FN+o.FP+o.TN, filepath.Base(in), policy, pct(o.Recall()), pct(o.FPR())),
 			"Operating points sweep one threshold over each verdict's highest finding score; the policy's own thresholds differ per detector and role.",
 		},
-		Curves: r.curves(), Bars: evalreport.Bars(r.items),
+		Curves: r.curves, Bars: evalreport.Bars(r.items),
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -372,7 +359,6 @@ func printOps(w io.Writer, r *evalReport) {
 }
 
 func printReport(w io.Writer, r *evalReport, policy string) {
-	defer printOps(w, r)
 	o := r.Overall
 	fmt.Fprintf(w, "policy %s: %d inputs (%d positive, %d benign)\n", policy, o.TP+o.FN+o.FP+o.TN, o.TP+o.FN, o.FP+o.TN)
 	fmt.Fprintf(w, "recall %s  false-positive rate %s  precision %s  F1 %s\n", pct(o.Recall()), pct(o.FPR()), pct(o.Precision()), pct(o.F1()))

@@ -9,7 +9,6 @@ import (
 
 	"github.com/llm-firewall/llm-firewall/detectors/injection/classifier"
 	"github.com/llm-firewall/llm-firewall/detectors/injection/rules"
-	"github.com/llm-firewall/llm-firewall/detectors/internal/harm"
 	"github.com/llm-firewall/llm-firewall/pipeline"
 )
 
@@ -232,11 +231,9 @@ func (d *Detector) split(out []pipeline.Finding, in *pipeline.Input) []pipeline.
 			}
 		}
 		// a framing in one turn and the harmful request in the next
-		if _, f, h, harmful := gate(ms, joined, pipeline.FromUser, d.thUser); harmful {
-			if score, start, end, ok := disguised(f, h, harmful); ok {
-				if sp := spans(start, end); len(sp) > 1 {
-					out = append(out, pipeline.Finding{Rule: RuleDisguised, Family: Family, Score: score, Spans: sp})
-				}
+		if t := gate(ms, joined, pipeline.FromUser); t.disguised {
+			if sp := spans(t.start, t.end); len(sp) > 1 {
+				out = append(out, pipeline.Finding{Rule: RuleDisguised, Family: Family, Score: t.score, Spans: sp})
 			}
 		}
 	}
@@ -266,35 +263,28 @@ func (d *Detector) threshold(p pipeline.Provenance) float64 {
 func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, v *pipeline.View) []pipeline.Finding {
 	whole := []pipeline.Span{{Segment: i, Start: 0, End: len(seg.Text)}}
 	th := effectiveThreshold(d.threshold(seg.Provenance), len(v.Text))
-	var f framing // the segment's framing cues, for its decoded layers too
+	var t turnFraming // the segment's framing, for its decoded layers too
 	if d.rules {
-		ms := rules.Find(v.Text)
-		if readsAsData(seg.Provenance) {
-			for _, m := range rules.FindData(v.Text) {
-				if seg.Provenance != pipeline.FromToolDefinition || !instructsByDesign[m.Rule] {
-					ms = append(ms, m)
-				}
-			}
+		ms := findRules(v.Text, seg.Provenance)
+		t = gate(ms, v.Text, seg.Provenance)
+		if t.persona {
+			th = personaThreshold(th)
 		}
-		var h harm.Hit
-		var harmful bool
-		th, f, h, harmful = gate(ms, v.Text, seg.Provenance, th)
-		persona := f.personaOnly(harmful)
 		for _, m := range ms {
 			if isFraming(m) {
 				continue
 			}
 			score := m.Score
-			if persona && score <= softScore {
+			if t.persona && score <= softScore {
 				score = min(score, personaCap)
 			}
 			s, e := v.OriginalSpan(m.Start, m.End)
 			out = append(out, pipeline.Finding{Rule: m.Rule, Family: Family, Score: score,
 				Spans: []pipeline.Span{{Segment: i, Start: s, End: e}}})
 		}
-		if score, start, end, ok := disguised(f, h, harmful); ok {
-			s, e := v.OriginalSpan(start, end)
-			out = append(out, pipeline.Finding{Rule: RuleDisguised, Family: Family, Score: score,
+		if t.disguised {
+			s, e := v.OriginalSpan(t.start, t.end)
+			out = append(out, pipeline.Finding{Rule: RuleDisguised, Family: Family, Score: t.score,
 				Spans: []pipeline.Span{{Segment: i, Start: s, End: e}}})
 		}
 	}
@@ -318,13 +308,10 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 			}
 		}
 		if d.rules {
-			ms := rules.Find(l.Text)
-			if readsAsData(seg.Provenance) {
-				ms = append(ms, rules.FindData(l.Text)...)
-			}
+			ms := findRules(l.Text, seg.Provenance)
 			// a disguised request whose harmful words are written in
 			// leetspeak or encoded: the framing is the segment's
-			if score, ok := disguisedLayer(f, v.Text, l.Text); ok {
+			if score, ok := disguisedLayer(t.framing, v.Text, l.Text); ok {
 				out = append(out, pipeline.Finding{Rule: RuleDisguised, Family: Family, Score: score, Spans: span})
 			}
 			for _, m := range ms {
@@ -343,6 +330,21 @@ func (d *Detector) segment(out []pipeline.Finding, i int, seg pipeline.Segment, 
 		}
 	}
 	return out
+}
+
+// findRules runs the rules for a text of provenance p: the data family too
+// in data the model reads, without the sentences a tool declaration writes
+// by design.
+func findRules(text string, p pipeline.Provenance) []rules.Match {
+	ms := rules.Find(text)
+	if readsAsData(p) {
+		for _, m := range rules.FindData(text) {
+			if p != pipeline.FromToolDefinition || !instructsByDesign[m.Rule] {
+				ms = append(ms, m)
+			}
+		}
+	}
+	return ms
 }
 
 // readsAsData reports provenances whose text is data the model reads, not
@@ -381,7 +383,10 @@ func ClassifierFlags(p float64, prov pipeline.Provenance, text string) bool {
 // (a candidate being evaluated).
 func ClassifierFlagsAt(p float64, prov pipeline.Provenance, text string, user, tool float64) bool {
 	d := &Detector{thUser: user, thTool: tool, thDoc: tool, thModel: user}
-	th, _, _, _ := gate(rules.Find(text), text, prov, effectiveThreshold(d.threshold(prov), len(text)))
+	th := effectiveThreshold(d.threshold(prov), len(text))
+	if gate(rules.Find(text), text, prov).persona {
+		th = personaThreshold(th)
+	}
 	return calibrate(p, th) >= 0.5
 }
 

@@ -130,6 +130,16 @@ type Curve struct {
 	Ops    []Point
 }
 
+// NewCurve is the ROC of positives pos against negatives neg with its
+// operating points at FPRs; Points is nil when either side is empty.
+func NewCurve(name string, items []Item, pos, neg func(Item) bool) Curve {
+	c := Curve{Name: name, Points: ROC(items, pos, neg)}
+	for _, x := range FPRs {
+		c.Ops = append(c.Ops, RecallAtFPR(items, pos, neg, x))
+	}
+	return c
+}
+
 // Bar is one source key's rate at the operating threshold.
 type Bar struct {
 	Source string

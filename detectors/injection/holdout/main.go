@@ -149,9 +149,9 @@ func main() {
 		return func(it evalreport.Item) bool { return !it.Attack && (cat == "" || it.Category == cat) }
 	}
 	curves := []evalreport.Curve{
-		curve("user turns vs benign", items, isAttack, negOf("benign")),
-		curve("user turns vs benign_hard", items, isAttack, negOf("benign_hard")),
-		curve("indirect injections as tool results vs benign documents", toolItems, isAttack, negOf("")),
+		evalreport.NewCurve("user turns vs benign", items, isAttack, negOf("benign")),
+		evalreport.NewCurve("user turns vs benign_hard", items, isAttack, negOf("benign_hard")),
+		evalreport.NewCurve("indirect injections as tool results vs benign documents", toolItems, isAttack, negOf("")),
 	}
 	fmt.Println("\noperating points (rules fixed, classifier threshold swept; recall at the lowest threshold within the FPR bound):")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -196,14 +196,6 @@ func main() {
 		}
 		fmt.Println("\nreport:", *htmlPath)
 	}
-}
-
-func curve(name string, items []evalreport.Item, pos, neg func(evalreport.Item) bool) evalreport.Curve {
-	c := evalreport.Curve{Name: name, Points: evalreport.ROC(items, pos, neg)}
-	for _, x := range evalreport.FPRs {
-		c.Ops = append(c.Ops, evalreport.RecallAtFPR(items, pos, neg, x))
-	}
-	return c
 }
 
 func (c *counts) add(attack, flagged bool) {

@@ -109,23 +109,33 @@ const (
 // familySpan is the default span of families whose patterns are short
 // phrases: a regexp attempt costs in proportion to its window, and these
 // families anchor on common words.
-var familySpan = map[string]int{"framing": 128, DataFamily: 128}
+var familySpan = map[string]int{FramingFamily: 128, DataFamily: 128}
 
 var (
 	ruleIDs   []string
 	ruleFams  []string
 	ruleScore []float64
 	pats      []compiled
-	// The patterns are indexed twice: the data family (Data) apart from the
-	// rest, so a user turn pays nothing for the rules that only count in
-	// tool results and documents.
-	words, dataWords     wordTable
-	litPats, dataLitPats []int32 // patterns with substring anchors
+	// The patterns are indexed twice: the data family apart from the rest,
+	// so a user turn pays nothing for the rules that only count in tool
+	// results and documents.
+	mainIndex, dataIndex index
 )
 
+// index is the anchors of a set of patterns: their words and the patterns
+// with substring anchors.
+type index struct {
+	words   wordTable
+	litPats []int32
+}
+
 // DataFamily is the family of rules that count only in data the model
-// reads (tool results, documents); FindData finds them.
-const DataFamily = "data"
+// reads (tool results, documents); FindData finds them. FramingFamily is
+// the family of weak cues that say how a request is dressed.
+const (
+	DataFamily    = "data"
+	FramingFamily = "framing"
+)
 
 func init() {
 	if err := build(catalog); err != nil {
@@ -165,10 +175,9 @@ func build(cat []rule) error {
 				return fmt.Errorf("rule %q (%s): pattern without anchors", id, p.lang)
 			}
 			pi := int32(len(pats))
-			isData := r.fam == DataFamily
-			anch, lp := &anchors, &litPats
-			if isData {
-				anch, lp = &dataAnchors, &dataLitPats
+			anch, idx := &anchors, &mainIndex
+			if r.fam == DataFamily {
+				anch, idx = &dataAnchors, &dataIndex
 			}
 			pats = append(pats, compiled{src: p.re, rule: ri, re: re, lits: internWindowStrings(p.lits), lineStart: p.lineStart, free: p.free,
 				need: newWindowSet(p.need), span: cmp.Or(p.span, familySpan[r.fam], defaultSpan), req: newWindowSet(requiredLits(src))})
@@ -198,11 +207,11 @@ func build(cat []rule) error {
 				*anch = append(*anch, anchor{prefix: w, pat: pi})
 			}
 			if len(p.lits) > 0 {
-				*lp = append(*lp, pi)
+				idx.litPats = append(idx.litPats, pi)
 			}
 		}
 	}
-	words, dataWords = newWordTable(anchors), newWordTable(dataAnchors)
+	mainIndex.words, dataIndex.words = newWordTable(anchors), newWordTable(dataAnchors)
 	return nil
 }
 
@@ -213,12 +222,22 @@ type hit struct{ pat, pos, end int32 }
 // Find returns the rules that fire on text (normalized: lower-case, NFKC),
 // at most one match per rule, sorted by Start; the data family's rules are
 // FindData's.
-func Find(text string) []Match { return find(text, &words, litPats) }
+func Find(text string) []Match { return find(text, &mainIndex, nil) }
 
 // FindData returns the data family's rules that fire on text, as Find does.
-func FindData(text string) []Match { return find(text, &dataWords, dataLitPats) }
+func FindData(text string) []Match { return find(text, &dataIndex, nil) }
 
-func find(text string, words *wordTable, litPats []int32) []Match {
+// FindEvery returns every match of the given families' rules in text (not
+// only each rule's first), sorted by Start; the data family is not among
+// them. A long text can hold a cue that matters far from the first one.
+func FindEvery(text string, families ...string) []Match {
+	return find(text, &mainIndex, func(fam string) bool { return slices.Contains(families, fam) })
+}
+
+// find reports each rule's first match, or, when every is set, every match
+// of the rules of the families every selects (and nothing else).
+func find(text string, idx *index, every func(family string) bool) []Match {
+	words, litPats := &idx.words, idx.litPats
 	var need needSet
 	var hitBuf [256]hit
 	hits, hasHigh := scanWords(text, words, hitBuf[:0], &need)
@@ -267,11 +286,11 @@ func find(text string, words *wordTable, litPats []int32) []Match {
 	}
 	try := func(pi int32, pos int) {
 		p := &pats[pi]
-		if done[p.rule] || p.need != nil && !need.has(pi) {
+		if done[p.rule] || p.need != nil && !need.has(pi) || every != nil && !every(ruleFams[p.rule]) {
 			return
 		}
 		if s, e, ok := matchAt(p, text, pos, &search); ok {
-			done[p.rule] = true
+			done[p.rule] = every == nil
 			out = append(out, Match{Rule: ruleIDs[p.rule], Family: ruleFams[p.rule], Start: s, End: e, Score: ruleScore[p.rule]})
 		}
 	}

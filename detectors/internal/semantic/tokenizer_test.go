@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -14,14 +15,22 @@ import (
 // Face's tokenizers library gives with the encoder's own tokenizer.json
 // (distill/reference_tokens.py).
 func TestTokenizerMatchesReference(t *testing.T) {
-	f, err := os.Open("testdata/reference.jsonl")
+	tok := Default()
+	checkReference(t, "testdata/reference.jsonl", 300, func(text string) []int32 { return tok.Append(nil, text, 0) })
+}
+
+// checkReference tokenizes every text of a reference file (JSON lines of
+// text and ids) and compares; texts holding "<s>" are skipped (a reference
+// tokenizer may match control pieces in text; ours never does).
+func checkReference(t *testing.T, path string, atLeast int, tokenize func(string) []int32) {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
-	tok := Default()
 	var n, bad int
 	for sc.Scan() {
 		var c struct {
@@ -31,16 +40,18 @@ func TestTokenizerMatchesReference(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
 			t.Fatal(err)
 		}
+		if strings.Contains(c.Text, "<s>") {
+			continue
+		}
 		n++
-		got := tok.Append(nil, c.Text, 0)
-		if !slices.Equal(got, c.IDs) {
+		if got := tokenize(c.Text); !slices.Equal(got, c.IDs) {
 			bad++
 			if bad <= 5 {
 				t.Errorf("%q:\n got  %v\n want %v", c.Text, got, c.IDs)
 			}
 		}
 	}
-	if n < 300 {
+	if n < atLeast {
 		t.Fatalf("only %d reference texts", n)
 	}
 	if bad > 0 {

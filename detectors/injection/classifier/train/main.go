@@ -36,12 +36,23 @@ func main() {
 	flag.IntVar(&o.augment, "augment", o.augment, "composed rows per label: attacks and benign requests placed inside benign documents (0 = none)")
 	flag.Float64Var(&o.augmentCap, "augment-cap", o.augmentCap, "total sample weight of each label's composed rows, in rows")
 	flag.Float64Var(&o.semantic, "semantic", o.semantic, "gain of the semantic features (mean static token embedding); 0 = n-grams only")
+	enc := flag.String("encoder", "minilm", "encoder of the semantic features: minilm (English, embedded table) or e5 (multilingual; table from `make semantic-e5`)")
+	flag.StringVar(&o.tablePath, "table", o.tablePath, "the e5 token table (with -encoder e5)")
 	flag.Float64Var(&o.langBias, "lang-bias", o.langBias, "value of a training-only feature per language that absorbs its class prior (not shipped); 0 = none")
 	flag.StringVar(&o.folds, "folds", o.folds, "held-out folds: source (every source key in turn) or groups (six groups of related keys)")
 	flag.IntVar(&o.workers, "workers", o.workers, "parallel training jobs (results do not depend on it)")
 	dump := flag.String("dump", "", "if set, write out-of-fold scores as TSV here (id, source key, label, category, score, and the user and tool thresholds of the row's fold)")
 	flag.Parse()
 	o.features.HashBits = uint8(*bits)
+	switch *enc {
+	case "minilm":
+		o.features.Encoder = model.EncoderMiniLM
+	case "e5":
+		o.features.Encoder = model.EncoderE5
+	default:
+		fmt.Fprintf(os.Stderr, "train: -encoder %q: want minilm or e5\n", *enc)
+		os.Exit(2)
+	}
 	o.logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 	start := time.Now()
@@ -62,6 +73,7 @@ func defaultOptions() options {
 		augment:    1500,
 		augmentCap: 100,
 		semantic:   0,
+		tablePath:  "bin/tools/semantic/table-e5.bin",
 		folds:      "groups",
 		workers:    min(runtime.NumCPU(), 2),
 		logf:       func(string, ...any) {},

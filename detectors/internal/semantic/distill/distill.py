@@ -96,6 +96,22 @@ def encode(w, cfg, ids):
     return x.mean(1)
 
 
+def write_table(path, red, digest):
+    """Write rows `red` as int8 with one float32 scale per row (table/table.go's format)."""
+    n, dim = red.shape
+    scale = np.abs(red).max(1) / 127.0
+    scale[scale == 0] = 1.0
+    q = np.clip(np.rint(red / scale[:, None]), -127, 127).astype(np.int8)
+    body = bytearray(MAGIC)
+    body += struct.pack("<II", n, dim)
+    body += bytes.fromhex(digest)
+    body += scale.astype("<f4").tobytes()
+    body += q.tobytes()
+    body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(body)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dim", type=int, default=256)
@@ -146,19 +162,7 @@ def main():
     sif = 1e-3 / (1e-3 + p)
     red *= sif[:, None]
 
-    # int8 rows with one float32 scale per row.
-    scale = np.abs(red).max(1) / 127.0
-    scale[scale == 0] = 1.0
-    q = np.clip(np.rint(red / scale[:, None]), -127, 127).astype(np.int8)
-
-    body = bytearray(MAGIC)
-    body += struct.pack("<II", n, args.dim)
-    body += bytes.fromhex(digest)
-    body += scale.astype("<f4").tobytes()
-    body += q.tobytes()
-    body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
-    with open(args.out, "wb") as f:
-        f.write(body)
+    write_table(args.out, red, digest)
     with open(args.vocab_out, "w", encoding="utf-8", newline="\n") as f:
         for t in vocab:
             f.write(t + "\n")

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"os"
 	"sync"
 )
 
@@ -81,4 +82,14 @@ func Decode(b []byte) (*Table, error) {
 		t.Values[i] = int8(b[off+i])
 	}
 	return t, nil
+}
+
+// LoadFile decodes a table file that is not embedded (the multilingual
+// table: 64 MB, built by `make semantic-e5`, never committed).
+func LoadFile(path string) (*Table, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(b)
 }

@@ -20,6 +20,38 @@ type Config struct {
 	HeadBytes uint32 // texts longer than HeadBytes+TailBytes are cut to
 	TailBytes uint32 // their first HeadBytes and last TailBytes
 	Seed      uint32 // mixed into every hash
+
+	// Encoder is the vocabulary of the semantic features: EncoderMiniLM
+	// (English WordPiece) or EncoderE5 (multilingual unigram). Not in the
+	// header: a model file's token-weight count says which it is.
+	Encoder Encoder `json:",omitempty"`
+}
+
+// Encoder names the sentence encoder whose token table the semantic
+// features come from.
+type Encoder uint8
+
+const (
+	EncoderMiniLM Encoder = iota // all-MiniLM-L6-v2, 30,522 WordPiece tokens, English
+	EncoderE5                    // multilingual-e5-small, 250,002 SentencePiece pieces
+)
+
+// Size is the encoder's vocabulary size.
+func (e Encoder) Size() int {
+	if e == EncoderE5 {
+		return semantic.E5().Size()
+	}
+	return semantic.Default().Size()
+}
+
+// encoderOfSize is the encoder whose vocabulary has n entries.
+func encoderOfSize(n int) (Encoder, bool) {
+	for _, e := range []Encoder{EncoderMiniLM, EncoderE5} {
+		if e.Size() == n {
+			return e, true
+		}
+	}
+	return 0, false
 }
 
 // DefaultConfig is the feature space the shipped model uses.
@@ -124,9 +156,20 @@ const MinCoverage = 0.75
 // input. A text that is not mostly in the encoder's vocabulary
 // (MinCoverage) gives none.
 func (c *Config) TokenIDs(dst []int32, text string) []int32 {
-	tok := semantic.Default()
 	head, tail := int(c.HeadBytes), int(c.TailBytes)
 	mark := len(dst)
+	if c.Encoder == EncoderE5 {
+		// Multilingual: every language is read, no coverage gate.
+		tok := semantic.E5()
+		if len(text) <= head+tail {
+			dst = tok.Append(dst, text, mark+MaxTokens)
+		} else {
+			dst = tok.Append(dst, text[:head], mark+MaxTokens/2)
+			dst = tok.Append(dst, text[len(text)-tail:], len(dst)+MaxTokens/2)
+		}
+		return dropID(dst, mark, tok.Unknown())
+	}
+	tok := semantic.Default()
 	var n, n2 semantic.Counts
 	if len(text) <= head+tail {
 		dst, n = tok.AppendCounted(dst, text, MaxTokens)
@@ -139,7 +182,11 @@ func (c *Config) TokenIDs(dst []int32, text string) []int32 {
 	if n.Words == 0 || float64(n.Whole) < MinCoverage*float64(n.Words) {
 		return dst[:mark]
 	}
-	unk := tok.Unknown()
+	return dropID(dst, mark, tok.Unknown())
+}
+
+// dropID removes unk from dst[mark:].
+func dropID(dst []int32, mark int, unk int32) []int32 {
 	out := dst[:mark]
 	for _, id := range dst[mark:] {
 		if id != unk {

@@ -214,10 +214,13 @@ func Decode(data []byte) (*Model, error) {
 	if len(rest) != 2*nt {
 		return nil, fmt.Errorf("%w: %d bytes for %d token weights", ErrCorrupt, len(rest), nt)
 	}
-	if nt != 0 && nt != semantic.Default().Size() {
-		return nil, fmt.Errorf("%w: %d token weights for a vocabulary of %d", ErrCorrupt, nt, semantic.Default().Size())
-	}
 	if nt > 0 {
+		enc, ok := encoderOfSize(nt)
+		if !ok {
+			return nil, fmt.Errorf("%w: %d token weights match no encoder vocabulary (%d or %d)", ErrCorrupt, nt,
+				semantic.Default().Size(), semantic.E5().Size())
+		}
+		m.Config.Encoder = enc
 		m.Tokens = make([]int16, nt)
 		for i := range m.Tokens {
 			m.Tokens[i] = int16(le.Uint16(rest[2*i:]))

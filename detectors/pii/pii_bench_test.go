@@ -9,7 +9,8 @@ import (
 )
 
 // benchPrompt is a realistic 4 KB support prompt: prose, order numbers,
-// dates, prices and versions, with an e-mail, a phone number and an IBAN.
+// dates, prices and versions, with an e-mail, a phone number, an IBAN and
+// the customer's name.
 var benchPrompt = func() string {
 	head := `You are a helpful support assistant for an online electronics shop. Answer politely and
 keep the reply under 200 words. Here is the customer's message and the order history.
@@ -54,8 +55,8 @@ func BenchmarkDetect4KB(b *testing.B) {
 	for _, f := range fs {
 		got = append(got, f.Entity)
 	}
-	if strings.Join(got, ",") != "IBAN,EMAIL,PHONE" {
-		b.Fatalf("bench prompt findings %v, want IBAN, EMAIL, PHONE", got)
+	if strings.Join(got, ",") != "IBAN,EMAIL,PHONE,PERSON" {
+		b.Fatalf("bench prompt findings %v, want IBAN, EMAIL, PHONE, PERSON", got)
 	}
 	b.SetBytes(int64(len(benchPrompt)))
 	b.ReportAllocs()
@@ -76,6 +77,7 @@ func BenchmarkScanners(b *testing.B) {
 	}{
 		{"email", (*scanner).scanEmails}, {"numbers", (*scanner).scanNumbers}, {"ipv4", (*scanner).scanIPv4},
 		{"ipv6", (*scanner).scanIPv6}, {"words", (*scanner).scanWords}, {"dob", (*scanner).scanDOB}, {"addr", (*scanner).scanAddresses},
+		{"names", (*scanner).scanNames},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			s := scanner{d: d, text: benchPrompt}

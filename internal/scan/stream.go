@@ -200,7 +200,24 @@ func (g *Stream) scan(newWholes int, eos bool) (*pipeline.Verdict, bool) {
 	}
 	g.shadow = g.shadow || v.Shadow
 	g.wouldBe = max(g.wouldBe, v.WouldBe)
+	// A match that runs to the end of the text received so far may not be
+	// finished: "Fran" is a name until "ce" arrives. When it starts inside
+	// the held-back window nothing of it can be released before the next
+	// scan sees it again (or the final one at the end of the stream), so it
+	// waits instead of being redacted or recorded now. A longer open match
+	// (a PEM block still being streamed) is applied: it holds its text.
+	open := func(sp pipeline.Span) bool {
+		r := refs[sp.Segment]
+		if eos || r.stream < 0 {
+			return false
+		}
+		end := g.scanned[r.stream]
+		return r.off+sp.End >= end && r.off+sp.Start >= end-g.holdback
+	}
 	for _, f := range v.Findings {
+		if len(f.Spans) > 0 && open(f.Spans[0]) && f.Action != pipeline.Block {
+			continue
+		}
 		key := findingKey{rule: f.Rule, ref: -2}
 		if len(f.Spans) > 0 {
 			r := refs[f.Spans[0].Segment]
@@ -220,6 +237,9 @@ func (g *Stream) scan(newWholes int, eos bool) (*pipeline.Verdict, bool) {
 		return &v, true
 	}
 	for _, r := range v.Redactions {
+		if open(r.Span) {
+			continue
+		}
 		if !g.apply(refs, r) && !r.Pseudonym && r.With != "" {
 			// The text to cut has already gone out: stop the rest.
 			bv := v.Escalated(g.policy.BlockStatus, "a redaction reached text already released")

@@ -216,3 +216,40 @@ func chatText(t *testing.T, stream string) string {
 	}
 	return b.String()
 }
+
+// A word cut by a chunk boundary is not judged on its first half: under
+// strict (which redacts person names), "France" streamed as "Fran" + "ce"
+// is delivered whole, not as a redacted "Fran" (a given name) and "ce";
+// a real name cut the same way is still redacted whole (found by the e2e
+// suite on the shipped Envoy config).
+func TestStreamedWordCutAtChunkBoundary(t *testing.T) {
+	set, step := defaultStep(t)
+	strict, ok := set.Policy("strict")
+	if !ok {
+		t.Fatal("no strict policy")
+	}
+	for _, c := range []struct{ answer, want string }{
+		{"What is the capital of France? Paris.", "What is the capital of France? Paris."},
+		{"Please thank Maria Jensen for the flowers.", "Please thank [REDACTED:PERSON] for the flowers."},
+	} {
+		for cut := 1; cut < len(c.answer); cut++ {
+			st := step.NewStream(strict, codec.OpenAIChat, "", &scan.Conversation{}, noDeadline)
+			var released strings.Builder
+			for _, p := range []string{c.answer[:cut], c.answer[cut:]} {
+				out, err := st.Feed([]byte(chatChunk(p)), false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				released.Write(out)
+			}
+			out, err := st.Feed([]byte("data: [DONE]\n\n"), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			released.Write(out)
+			if got := chatText(t, released.String()); got != c.want {
+				t.Fatalf("cut at %d: client got %q, want %q", cut, got, c.want)
+			}
+		}
+	}
+}

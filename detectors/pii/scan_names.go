@@ -42,8 +42,15 @@ var (
 	// Phrases in chat after which even a lower-case known given name is a person.
 	selfIntro = []string{"my name is ", "my name's ", "i am ", "i'm ", "call me ", "this is ", "name: ", "his name is ",
 		"her name is ", "their name is ", "named ", "called "}
-	// The last words of the self-introduction phrases (checked first).
-	introWord = newWordSet("is", "am", "m", "me", "this", "named", "called", "name")
+	// The phrases' last words as nameWords reads them (checked first).
+	introWord = func() wordSet {
+		s := wordSet{}
+		for _, p := range selfIntro {
+			f := strings.Fields(strings.TrimRight(p, ": "))
+			s[strings.TrimSuffix(f[len(f)-1], "'s")] = struct{}{}
+		}
+		return s
+	}()
 	// Words before a place.
 	placeCue = newWordSet("in", "from", "at", "to", "near", "of", "visit", "visiting", "via", "into", "toward",
 		"towards", "around", "across", "outside", "inside", "between", "born", "lives", "live", "living", "moved",
@@ -66,24 +73,22 @@ var (
 	// Connectors inside a name ("Ludwig van Beethoven", "Banco de Chile").
 	nameParticle = newWordSet("de", "da", "di", "del", "della", "der", "den", "van", "von", "la", "le", "du", "dos",
 		"das", "do", "bin", "ibn", "al", "el", "y", "of", "and", "&")
-	// Given names that are also everyday English words, months and days:
-	// alone and without context they are not read as a person.
-	commonWord = newWordSet("will", "may", "june", "april", "august", "march", "summer", "autumn", "winter", "dawn",
-		"hope", "faith", "joy", "grace", "rose", "ivy", "holly", "iris", "ruby", "amber", "crystal", "eve", "pearl",
-		"sandy", "star", "sunny", "violet", "lily", "mark", "bill", "frank", "art", "chase", "miles", "guy", "jack",
-		"rob", "drew", "lance", "pat", "ray", "rich", "rusty", "sterling", "wade", "ward", "cliff", "dale", "dean",
-		"glen", "grant", "hunter", "major", "noble", "royal", "king", "rod", "sky", "stone", "page", "rock", "china",
-		"golden", "young", "long", "white", "black", "brown", "green", "gray", "grey", "hill", "wood", "lane", "price",
-		"love", "bell", "day", "case", "cash", "chance", "christian", "class", "cook", "dell", "early", "hall", "hand",
-		"heart", "house", "joy", "law", "light", "little", "lord", "low", "lucky", "mason", "moon", "music", "news",
-		"nice", "paris", "park", "power", "ready", "reading", "river", "rush", "see", "sharp", "short", "small",
-		"smith", "snow", "sole", "son", "spring", "storm", "street", "strong", "sun", "sweet", "tell", "then",
-		"time", "true", "under", "west", "north", "south", "east", "wells", "wise", "worth", "january", "february",
-		"september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
-		"saturday", "sunday", "god", "jesus", "allah", "i", "a", "an", "the", "in", "on", "at", "is", "it", "be", "by",
-		"so", "no", "do", "go", "my", "me", "we", "us", "he", "she", "they", "you", "our", "please", "thank", "can",
-		"could", "would", "should", "what", "when", "where", "who", "why", "how", "hello", "hi", "dear", "yes",
-		"ok", "okay", "mobile", "phone", "email", "address", "bot", "user", "assistant", "system", "human", "ai")
+	// Given names that are also everyday English words (months and days are
+	// calendarWord): alone and without context they are not read as a person.
+	commonWord = newWordSet("will", "summer", "autumn", "winter", "dawn", "hope", "faith", "joy", "grace", "rose",
+		"ivy", "holly", "iris", "ruby", "amber", "crystal", "eve", "pearl", "sandy", "star", "sunny", "violet", "lily",
+		"mark", "bill", "frank", "art", "chase", "miles", "guy", "jack", "rob", "drew", "lance", "pat", "ray", "rich",
+		"rusty", "sterling", "wade", "ward", "cliff", "dale", "dean", "glen", "grant", "hunter", "major", "noble", "royal",
+		"king", "rod", "sky", "stone", "page", "rock", "china", "golden", "young", "long", "white", "black", "brown",
+		"green", "gray", "grey", "hill", "wood", "lane", "price", "love", "bell", "day", "case", "cash", "chance",
+		"christian", "class", "cook", "dell", "early", "hall", "hand", "heart", "house", "law", "light", "little", "lord",
+		"low", "lucky", "mason", "moon", "music", "news", "nice", "paris", "park", "power", "ready", "reading", "river",
+		"rush", "see", "sharp", "short", "small", "smith", "snow", "sole", "son", "spring", "storm", "street", "strong",
+		"sun", "sweet", "tell", "then", "time", "true", "under", "west", "north", "south", "east", "wells", "wise",
+		"worth", "god", "jesus", "allah", "i", "a", "an", "the", "in", "on", "at", "is", "it", "be", "by", "so", "no",
+		"do", "go", "my", "me", "we", "us", "he", "she", "they", "you", "our", "please", "thank", "can", "could", "would",
+		"should", "what", "when", "where", "who", "why", "how", "hello", "hi", "dear", "yes", "ok", "okay", "mobile",
+		"phone", "email", "address", "bot", "user", "assistant", "system", "human", "ai")
 )
 
 type wordSet map[string]struct{}
@@ -98,9 +103,12 @@ func newWordSet(ws ...string) wordSet {
 
 func (s wordSet) has(w string) bool { _, ok := s[w]; return ok }
 
-// ordinary reports whether w (lower case) is an everyday word: listed here,
-// or mostly written in lower case (gazetteer.Common).
-func ordinary(w string) bool { return commonWord.has(w) || gazetteer.Lookup(w)&gazetteer.Common != 0 }
+// ordinary reports whether w (lower case) is an everyday word: listed here
+// (commonWord, calendarWord), or mostly written in lower case
+// (gazetteer.Common).
+func ordinary(w string) bool {
+	return commonWord.has(w) || calendarWord.has(w) || gazetteer.Lookup(w)&gazetteer.Common != 0
+}
 
 // nameScratch is the words of the segment being scanned; pooled.
 type nameScratch struct {
@@ -144,24 +152,12 @@ func (s *scanner) nameWords() []nameWord {
 	ns.words, ns.buf = ns.words[:0], ns.buf[:0]
 	sent := true
 	for i := 0; i < len(t); {
-		if c := t[i]; c < utf8.RuneSelf && !isAlpha(c) {
-			switch c {
-			case '.', '!', '?', '\n', ':', '"':
-				sent = true
-			case ' ', '\t', '\r', '(', '\'', '*', '-':
-			default:
-				sent = false
-			}
-			i++
-			continue
+		r, n := rune(t[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(t[i:])
 		}
-		r, n := utf8.DecodeRuneInString(t[i:])
-		if !unicode.IsLetter(r) {
-			if r == '.' || r == '!' || r == '?' || r == '\n' || r == ':' || r == '"' || r == '。' {
-				sent = true
-			} else if !unicode.IsSpace(r) && r != '(' && r != '\'' && r != '*' && r != '-' {
-				sent = false
-			}
+		if !isAlpha(t[i]) && !unicode.IsLetter(r) {
+			sent = sentenceAfter(r, sent)
 			i += n
 			continue
 		}
@@ -236,6 +232,19 @@ func (s *scanner) nameWords() []nameWord {
 	}
 	ns.buf = ns.buf[:0]
 	return ns.words
+}
+
+// sentenceAfter says whether the next word starts a sentence after the
+// non-letter r: a full stop, a line break, a colon or a quote start one;
+// spaces, brackets and list marks keep what was; anything else ends it.
+func sentenceAfter(r rune, sent bool) bool {
+	switch r {
+	case '.', '!', '?', '\n', ':', '"', '。':
+		return true
+	case '(', '\'', '*', '-':
+		return sent
+	}
+	return sent && unicode.IsSpace(r)
 }
 
 // runEnd is the end of the run of capitalized words (and particles between
@@ -334,10 +343,10 @@ func (s *scanner) place(ws []nameWord, k, j int) (int, float64) {
 		if kind&gazetteer.Place == 0 {
 			continue
 		}
-		cue := placeCue.has(s.cueBefore(ws, k)) || k > 0 && s.commaBefore(ws[k].start)
 		if n == 1 && (utf8.RuneCountInString(ws[k].lower) < 3 || orgSuffix.has(ws[k].lower) || calendarWord.has(ws[k].lower)) {
 			continue // "As", "University", "March": towns somewhere, but not here
 		}
+		cue := placeCue.has(s.cueBefore(ws, k)) || k > 0 && s.commaBefore(ws[k].start)
 		personish := kind&(gazetteer.First|gazetteer.Last) != 0 || ordinary(ws[k].lower)
 		switch {
 		case n >= 2:

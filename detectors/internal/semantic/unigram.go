@@ -32,7 +32,7 @@ const metaspace = "\u2581"
 // maxViterbiWord bounds the bytes of one word the unigram tokenizer
 // segments at once (its scratch memory): a longer run (a base64 blob, a
 // page of CJK without spaces) is cut into windows of this size. The cost is
-// linear anyway: a piece is at most maxPiece bytes long.
+// linear anyway: a trie walk stops at the longest piece.
 const maxViterbiWord = 4096
 
 // Unigram is the XLM-RoBERTa SentencePiece unigram tokenizer of
@@ -50,7 +50,6 @@ type Unigram struct {
 	scores   []float32
 	unk      int32
 	unkScore float32
-	maxPiece int // bytes
 	size     int
 	norm     map[rune]string // characters the normalizer rewrites ("" = removed)
 	asciiMap [128]int8       // 0: kept, 1: removed, 2: becomes a space
@@ -105,7 +104,8 @@ func decodeUnigram(gz []byte) (*Unigram, error) {
 	if n <= 4 || n > 1<<22 {
 		return nil, fmt.Errorf("%d pieces", n)
 	}
-	t := &Unigram{scores: make([]float32, n), unk: hdr[3], size: n, norm: map[rune]string{}}
+	t := &Unigram{scores: make([]float32, n), unk: hdr[3], size: n, norm: map[rune]string{},
+		whole: make([]atomic.Uint32, (n+15)/16)}
 	for i := range t.scores {
 		t.scores[i] = math.Float32frombits(r.u32())
 	}
@@ -122,10 +122,7 @@ func decodeUnigram(gz []byte) (*Unigram, error) {
 			return nil, errors.New("piece offsets out of order")
 		}
 		texts[i] = blob[offs[i]:offs[i+1]]
-		if t.scores[i] < minScore {
-			minScore = t.scores[i]
-		}
-		t.maxPiece = max(t.maxPiece, len(texts[i]))
+		minScore = min(minScore, t.scores[i])
 	}
 	t.unkScore = minScore - 10 // SentencePiece's unknown-piece penalty
 	keys := make([]int32, 0, n)
@@ -167,7 +164,6 @@ func decodeUnigram(gz []byte) (*Unigram, error) {
 	if r.err != nil || len(r.b) != 0 {
 		return nil, errors.New("truncated or trailing bytes")
 	}
-	t.whole = make([]atomic.Uint32, (n+15)/16)
 	for i, cp := range cps {
 		if noff[i] > noff[i+1] || int(noff[i+1]) > len(outs) {
 			return nil, errors.New("normalization offsets out of order")
@@ -390,8 +386,7 @@ func (t *Unigram) viterbi(s *unigramScratch, w []byte, dst []int32) []int32 {
 
 // trie is a byte trie of the pieces in breadth-first order: node v's
 // children are the nodes start[v] .. start[v+1]-1, sorted by their label
-// byte; piece[v] is the piece that ends at v (-1: none). Node 0 is the root,
-// whose children are also indexed directly by byte.
+// byte; piece[v] is the piece that ends at v (-1: none). Node 0 is the root.
 type trie struct {
 	start []uint32
 	label []byte

@@ -1,9 +1,6 @@
 package gazetteer
 
-import (
-	"runtime"
-	"testing"
-)
+import "testing"
 
 func TestLookup(t *testing.T) {
 	for _, c := range []struct {
@@ -38,5 +35,4 @@ func TestFootprint(t *testing.T) {
 	if b > 10<<20 {
 		t.Fatalf("gazetteer tables take %d bytes", b)
 	}
-	runtime.KeepAlive(tab)
 }

@@ -156,33 +156,35 @@ const MinCoverage = 0.75
 // input. A text that is not mostly in the encoder's vocabulary
 // (MinCoverage) gives none.
 func (c *Config) TokenIDs(dst []int32, text string) []int32 {
-	head, tail := int(c.HeadBytes), int(c.TailBytes)
 	mark := len(dst)
+	var cnt semantic.Counts
+	var unk int32
+	var appendIDs func(dst []int32, text string, limit int) []int32
 	if c.Encoder == EncoderE5 {
 		// Multilingual: every language is read, no coverage gate.
 		tok := semantic.E5()
-		if len(text) <= head+tail {
-			dst = tok.Append(dst, text, mark+MaxTokens)
-		} else {
-			dst = tok.Append(dst, text[:head], mark+MaxTokens/2)
-			dst = tok.Append(dst, text[len(text)-tail:], len(dst)+MaxTokens/2)
-		}
-		return dropID(dst, mark, tok.Unknown())
-	}
-	tok := semantic.Default()
-	var n, n2 semantic.Counts
-	if len(text) <= head+tail {
-		dst, n = tok.AppendCounted(dst, text, MaxTokens)
+		appendIDs, unk = tok.Append, tok.Unknown()
 	} else {
-		dst, n = tok.AppendCounted(dst, text[:head], MaxTokens/2)
-		dst, n2 = tok.AppendCounted(dst, text[len(text)-tail:], len(dst)+MaxTokens/2)
-		n.Words += n2.Words
-		n.Whole += n2.Whole
+		tok := semantic.Default()
+		appendIDs = func(dst []int32, text string, limit int) []int32 {
+			dst, n := tok.AppendCounted(dst, text, limit)
+			cnt.Words += n.Words
+			cnt.Whole += n.Whole
+			return dst
+		}
+		unk = tok.Unknown()
 	}
-	if n.Words == 0 || float64(n.Whole) < MinCoverage*float64(n.Words) {
+	head, tail := int(c.HeadBytes), int(c.TailBytes)
+	if len(text) <= head+tail {
+		dst = appendIDs(dst, text, mark+MaxTokens)
+	} else {
+		dst = appendIDs(dst, text[:head], mark+MaxTokens/2)
+		dst = appendIDs(dst, text[len(text)-tail:], len(dst)+MaxTokens/2)
+	}
+	if c.Encoder != EncoderE5 && (cnt.Words == 0 || float64(cnt.Whole) < MinCoverage*float64(cnt.Words)) {
 		return dst[:mark]
 	}
-	return dropID(dst, mark, tok.Unknown())
+	return dropID(dst, mark, unk)
 }
 
 // dropID removes unk from dst[mark:].
